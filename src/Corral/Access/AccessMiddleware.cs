@@ -1,0 +1,59 @@
+using Corral.Hosting;
+
+namespace Corral.Access;
+
+/// <summary>
+/// Authenticates every request except the health probes with <c>Authorization: Bearer &lt;key&gt;</c>, and
+/// refuses user keys on admin-only endpoints. Runs after routing so that it can read the endpoint's metadata.
+/// </summary>
+internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, CorralSettings settings)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        var endpoint = context.GetEndpoint();
+        if (endpoint?.Metadata.GetMetadata<AnonymousEndpoint>() is not null)
+        {
+            return next(context);
+        }
+
+        Caller? caller;
+        if (!settings.AuthEnabled)
+        {
+            caller = Caller.Anonymous;
+        }
+        else
+        {
+            caller = keys.Authenticate(BearerToken(context.Request.Headers.Authorization.ToString()));
+            if (caller is null)
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                var surface = ErrorResponses.SurfaceOf(context.Request.Path);
+                return surface == Surface.OpenAi
+                    ? ErrorResponses.WriteAsync(context, StatusCodes.Status401Unauthorized, "Incorrect API key provided. Send it as 'Authorization: Bearer <key>'.", "invalid_api_key")
+                    : ErrorResponses.WriteAsync(context, StatusCodes.Status401Unauthorized, "unauthorized");
+            }
+        }
+
+        if (!caller.IsAdmin && endpoint?.Metadata.GetMetadata<AdminOnlyEndpoint>() is not null)
+        {
+            return ErrorResponses.WriteAsync(context, StatusCodes.Status403Forbidden, "forbidden: this route needs an admin key");
+        }
+
+        context.Features.Set(caller);
+        return next(context);
+    }
+
+    private static ReadOnlySpan<char> BearerToken(string header)
+    {
+        var value = header.AsSpan().Trim();
+        return value.Length > 7 && value[..7].Equals("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? value[7..].Trim()
+            : [];
+    }
+}
+
+/// <summary>Endpoint metadata: served without a key (health probes).</summary>
+internal sealed class AnonymousEndpoint;
+
+/// <summary>Endpoint metadata: needs an admin key.</summary>
+internal sealed class AdminOnlyEndpoint;

@@ -1,0 +1,130 @@
+using System.Collections.Frozen;
+using System.Security.Cryptography;
+using Corral.Hosting;
+using Corral.Storage;
+
+namespace Corral.Access;
+
+/// <summary>
+/// The API keys Corral accepts, held in memory as hashes for a lookup per request, and backed by the store.
+/// Secrets exist only in the answer that creates them; they are never stored or logged.
+/// </summary>
+internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProvider time)
+{
+    public const string ConfiguredAdminId = "admin-key-option";
+    private const string SecretPrefix = "corral_";
+
+    private FrozenDictionary<KeyHash, StoredKey> _keys = FrozenDictionary<KeyHash, StoredKey>.Empty;
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+
+    /// <summary>Loads the stored keys and adds the admin key given by option or environment, if any.</summary>
+    public async Task LoadAsync(CancellationToken cancellationToken)
+    {
+        var stored = await store.ListKeysAsync(cancellationToken);
+        var keys = stored.Where(k => k.RevokedAt is null).ToDictionary(k => KeyHash.FromBytes(k.Hash));
+        if (settings.AdminKey is { } adminKey)
+        {
+            var hash = KeyHash.Of(adminKey);
+            keys[hash] = new StoredKey(ConfiguredAdminId, "admin (--admin-key)", KeyRole.Admin, hash.ToBytes(), Hint(adminKey), time.GetUtcNow(), null, null);
+        }
+
+        Volatile.Write(ref _keys, keys.ToFrozenDictionary());
+    }
+
+    /// <summary>
+    /// When no admin key is configured and none is stored, creates one and returns its secret (to print once);
+    /// otherwise null.
+    /// </summary>
+    public async Task<string?> EnsureAdminKeyAsync(CancellationToken cancellationToken)
+    {
+        if (settings.AdminKey is not null)
+        {
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        var stored = await store.ListKeysAsync(cancellationToken);
+        if (stored.Any(k => k.Role == KeyRole.Admin && k.RevokedAt is null && (k.ExpiresAt is null || k.ExpiresAt > now)))
+        {
+            return null;
+        }
+
+        var (_, secret) = await CreateAsync("admin (generated at first start)", KeyRole.Admin, expiresAt: null, cancellationToken);
+        return secret;
+    }
+
+    /// <summary>The caller a bearer token belongs to, or null for a missing, unknown, revoked or expired key.</summary>
+    public Caller? Authenticate(ReadOnlySpan<char> token)
+    {
+        if (token.IsEmpty)
+        {
+            return null;
+        }
+
+        var presented = KeyHash.Of(token);
+        // The dictionary is keyed by the hash of the secret, so its lookup time says nothing about the secret;
+        // the final comparison is constant-time all the same.
+        if (!Volatile.Read(ref _keys).TryGetValue(presented, out var key) || !presented.FixedTimeEquals(KeyHash.FromBytes(key.Hash)))
+        {
+            return null;
+        }
+
+        if (key.ExpiresAt is { } expires && expires <= time.GetUtcNow())
+        {
+            return null;
+        }
+
+        return new Caller(key.Id, key.Name, key.Role);
+    }
+
+    /// <summary>Creates and stores a key; returns its record and the secret (shown this once).</summary>
+    public async Task<(StoredKey Key, string Secret)> CreateAsync(string name, KeyRole role, DateTimeOffset? expiresAt, CancellationToken cancellationToken)
+    {
+        var secret = SecretPrefix + Base64Url(RandomNumberGenerator.GetBytes(32));
+        var key = new StoredKey(
+            "key_" + Base64Url(RandomNumberGenerator.GetBytes(9)),
+            name,
+            role,
+            KeyHash.Of(secret).ToBytes(),
+            Hint(secret),
+            time.GetUtcNow(),
+            expiresAt,
+            null);
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            await store.AddKeyAsync(key, cancellationToken);
+            await LoadAsync(cancellationToken);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+
+        return (key, secret);
+    }
+
+    /// <summary>Revokes a stored key; false when there is no such active key.</summary>
+    public async Task<bool> RevokeAsync(string id, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            var revoked = await store.RevokeKeyAsync(id, time.GetUtcNow(), cancellationToken);
+            await LoadAsync(cancellationToken);
+            return revoked;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>Every stored key, revoked ones included, without secrets.</summary>
+    public Task<IReadOnlyList<StoredKey>> ListAsync(CancellationToken cancellationToken) => store.ListKeysAsync(cancellationToken);
+
+    // Enough of the secret to recognise it in a list, far too little to guess the rest.
+    private static string Hint(string secret) => secret.Length <= 12 ? "…" : secret[..(secret.StartsWith(SecretPrefix, StringComparison.Ordinal) ? SecretPrefix.Length + 4 : 4)] + "…";
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}

@@ -1,0 +1,107 @@
+using System.Collections.Frozen;
+using System.Text.Json;
+
+namespace Corral.Catalog;
+
+/// <summary>
+/// An immutable merged view of every enabled backend's models, built once per refresh. The /api/tags answer
+/// is rendered here, once, so serving it costs a copy.
+/// </summary>
+internal sealed class CatalogSnapshot
+{
+    private readonly FrozenDictionary<string, CatalogModel> _byKey;
+
+    private CatalogSnapshot(IReadOnlyList<CatalogModel> models, FrozenDictionary<string, CatalogModel> byKey, IReadOnlyList<BackendListing> listings, IReadOnlyList<DigestConflict> conflicts, byte[] tagsJson, DateTimeOffset createdAt)
+    {
+        Models = models;
+        _byKey = byKey;
+        Listings = listings;
+        Conflicts = conflicts;
+        TagsJson = tagsJson;
+        CreatedAt = createdAt;
+    }
+
+    public IReadOnlyList<CatalogModel> Models { get; }
+
+    public IReadOnlyList<BackendListing> Listings { get; }
+
+    public IReadOnlyList<DigestConflict> Conflicts { get; }
+
+    /// <summary>The merged <c>{"models":[...]}</c> answer of /api/tags, UTF-8.</summary>
+    public byte[] TagsJson { get; }
+
+    public DateTimeOffset CreatedAt { get; }
+
+    /// <summary>Finds a model by the lookup key from <see cref="ModelCatalog.KeyOf"/>.</summary>
+    public CatalogModel? Find(string key) => _byKey.GetValueOrDefault(key);
+
+    /// <summary>Merges backend listings in configuration order; the first backend's entry is the one shown.</summary>
+    public static CatalogSnapshot Build(IReadOnlyList<BackendListing> listings, DateTimeOffset now)
+    {
+        var order = new List<string>();
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        var locations = new Dictionary<string, List<ModelLocation>>(StringComparer.Ordinal);
+        foreach (var listing in listings)
+        {
+            var backend = listing.Backend;
+            var allow = backend.Options.Models.Count == 0 ? null : backend.Options.Models.Select(ModelName.Key).ToHashSet(StringComparer.Ordinal);
+            foreach (var entry in listing.Models)
+            {
+                var upstreamName = ListingWriter.NameOf(entry);
+                if (upstreamName is null || (allow is not null && !allow.Contains(ModelName.Key(upstreamName))))
+                {
+                    continue;
+                }
+
+                var key = ModelCatalog.KeyFor(backend.Options.Prefix, upstreamName);
+                if (!locations.TryGetValue(key, out var list))
+                {
+                    list = [];
+                    locations[key] = list;
+                    order.Add(key);
+                    names[key] = backend.Options.Prefix is { } p ? p + "." + upstreamName : upstreamName;
+                }
+
+                if (!list.Exists(l => l.Backend == backend))
+                {
+                    var digest = entry.TryGetProperty("digest"u8, out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
+                    list.Add(new ModelLocation(backend, upstreamName, digest, entry));
+                }
+            }
+        }
+
+        var models = order.Select(k => new CatalogModel(names[k], locations[k])).ToArray();
+        var byKey = new Dictionary<string, CatalogModel>(order.Count, StringComparer.Ordinal);
+        for (var i = 0; i < order.Count; i++)
+        {
+            byKey[order[i]] = models[i];
+        }
+
+        var conflicts = models
+            .Where(m => m.Locations.Select(l => l.Digest).Distinct(StringComparer.OrdinalIgnoreCase).Count() > 1)
+            .Select(m => new DigestConflict(m.Name, m.Locations.Select(l => (l.Backend.Name, l.Digest)).ToArray()))
+            .ToArray();
+
+        return new CatalogSnapshot(models, byKey.ToFrozenDictionary(StringComparer.Ordinal), listings, conflicts, RenderTags(models), now);
+    }
+
+    private static byte[] RenderTags(IReadOnlyList<CatalogModel> models)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("models");
+            foreach (var model in models)
+            {
+                var first = model.Locations[0];
+                ListingWriter.WriteModel(writer, first.Listing, first.Backend.Options.Prefix);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,48 @@
+using System.Text.Json;
+
+namespace Corral.Catalog;
+
+/// <summary>Writes a backend's model entry (from /api/tags or /api/ps) with its name shown as clients see it.</summary>
+internal static class ListingWriter
+{
+    /// <summary>Copies <paramref name="entry"/>, prefixing <c>name</c> and <c>model</c> with <paramref name="prefix"/> when there is one.</summary>
+    public static void WriteModel(Utf8JsonWriter writer, JsonElement entry, string? prefix)
+    {
+        if (prefix is null)
+        {
+            entry.WriteTo(writer);
+            return;
+        }
+
+        writer.WriteStartObject();
+        foreach (var property in entry.EnumerateObject())
+        {
+            if ((property.NameEquals("name"u8) || property.NameEquals("model"u8)) && property.Value.ValueKind == JsonValueKind.String)
+            {
+                writer.WriteString(property.Name, prefix + "." + property.Value.GetString());
+            }
+            else
+            {
+                property.WriteTo(writer);
+            }
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The backend's name for a listed model: <c>name</c>, else <c>model</c>.</summary>
+    public static string? NameOf(JsonElement entry)
+    {
+        if (entry.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        if (entry.TryGetProperty("name"u8, out var name) && name.ValueKind == JsonValueKind.String && name.GetString() is { Length: > 0 } n)
+        {
+            return n;
+        }
+
+        return entry.TryGetProperty("model"u8, out var model) && model.ValueKind == JsonValueKind.String ? model.GetString() : null;
+    }
+}

@@ -1,0 +1,141 @@
+using System.Text.Json;
+using Corral.Fleet;
+using Corral.Hosting;
+
+namespace Corral.Catalog;
+
+/// <summary>
+/// The merged model list of the fleet: which models exist and where each lives. Served from a snapshot that is
+/// refreshed in the background every TTL; a request never waits on a slow backend for longer than one listing
+/// timeout, and only when there is no snapshot yet.
+/// </summary>
+internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient listingClient, CorralSettings settings, TimeProvider time, ILogger<ModelCatalog> logger)
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<Backend, BackendListing> _listings = [];
+    private CatalogSnapshot? _current;
+    private Task<CatalogSnapshot>? _refreshing;
+    private bool _invalidated;
+
+    /// <summary>The latest snapshot, if one was built.</summary>
+    public CatalogSnapshot? Current => Volatile.Read(ref _current);
+
+    /// <summary>
+    /// A snapshot for serving a request: the current one while fresh; a stale one while a refresh runs in the
+    /// background; or, on first use or after an invalidation, the result of a refresh.
+    /// </summary>
+    public ValueTask<CatalogSnapshot> GetAsync(CancellationToken cancellationToken)
+    {
+        var current = Volatile.Read(ref _current);
+        if (current is not null && !Volatile.Read(ref _invalidated))
+        {
+            if (time.GetUtcNow() - current.CreatedAt >= settings.CatalogTtl)
+            {
+                _ = RefreshAsync();
+            }
+
+            return ValueTask.FromResult(current);
+        }
+
+        return new ValueTask<CatalogSnapshot>(RefreshAsync().WaitAsync(cancellationToken));
+    }
+
+    /// <summary>Marks the list out of date (after pull, create, copy, delete): the next request refreshes it.</summary>
+    public void Invalidate() => Volatile.Write(ref _invalidated, true);
+
+    /// <summary>Re-reads every enabled backend's models; concurrent callers share one refresh.</summary>
+    public Task<CatalogSnapshot> RefreshAsync()
+    {
+        lock (_gate)
+        {
+            if (_refreshing is { IsCompleted: false } running)
+            {
+                return running;
+            }
+
+            Volatile.Write(ref _invalidated, false);
+            _refreshing = Task.Run(BuildAsync);
+            return _refreshing;
+        }
+    }
+
+    /// <summary>The lookup key of a requested name, honouring backend prefixes (<c>gpu1.llama3.2</c>).</summary>
+    public string KeyOf(string requested)
+    {
+        var (prefix, name) = SplitPrefix(requested);
+        return KeyFor(prefix, name);
+    }
+
+    /// <summary>The lookup key of a model a backend lists, behind that backend's prefix.</summary>
+    public static string KeyFor(string? prefix, string upstreamName) =>
+        prefix is null ? ModelName.Key(upstreamName) : prefix.ToLowerInvariant() + "." + ModelName.Key(upstreamName);
+
+    /// <summary>Splits off a known prefix: <c>gpu1.llama3.2</c> gives (<c>gpu1</c>, <c>llama3.2</c>).</summary>
+    public (string? Prefix, string Name) SplitPrefix(string requested)
+    {
+        foreach (var prefix in fleet.Prefixes)
+        {
+            if (requested.Length > prefix.Length + 1 && requested[prefix.Length] == '.' && requested.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            {
+                return (prefix, requested[(prefix.Length + 1)..]);
+            }
+        }
+
+        return (null, requested);
+    }
+
+    private async Task<CatalogSnapshot> BuildAsync()
+    {
+        var backends = fleet.Enabled.ToArray();
+        var results = await Task.WhenAll(backends.Select(b => listingClient.GetAsync(b, "/api/tags", CancellationToken.None)));
+        var now = time.GetUtcNow();
+        var listings = new List<BackendListing>(backends.Length);
+        lock (_gate)
+        {
+            for (var i = 0; i < backends.Length; i++)
+            {
+                var backend = backends[i];
+                var result = results[i];
+                _listings.TryGetValue(backend, out var previous);
+                BackendListing listing;
+                if (result.Document is { } document)
+                {
+                    using (document)
+                    {
+                        listing = new BackendListing(backend, ReadModels(document.RootElement), Ok: true, Error: null, LastSuccess: now, CheckedAt: now);
+                    }
+                }
+                else
+                {
+                    if (previous is null || previous.Ok)
+                    {
+                        LogListingFailed(logger, backend.Name, result.Error!);
+                    }
+
+                    listing = new BackendListing(backend, previous?.Models ?? [], Ok: false, result.Error, previous?.LastSuccess, now);
+                }
+
+                _listings[backend] = listing;
+                listings.Add(listing);
+            }
+        }
+
+        var snapshot = CatalogSnapshot.Build(listings, now);
+        Volatile.Write(ref _current, snapshot);
+        return snapshot;
+    }
+
+    private static JsonElement[] ReadModels(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("models"u8, out var models) || models.ValueKind != JsonValueKind.Array)
+        {
+            return [];
+        }
+
+        // Clone: the entries outlive the parsed document.
+        return models.EnumerateArray().Where(m => m.ValueKind == JsonValueKind.Object).Select(m => m.Clone()).ToArray();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not list the models of backend {Backend}: {Error}")]
+    private static partial void LogListingFailed(ILogger logger, string backend, string error);
+}

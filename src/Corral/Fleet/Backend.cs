@@ -1,0 +1,46 @@
+namespace Corral.Fleet;
+
+/// <summary>A configured Ollama server and its live counters.</summary>
+internal sealed class Backend(BackendOptions options)
+{
+    private int _outstanding;
+
+    public BackendOptions Options { get; } = options;
+
+    /// <summary>The base URL without a trailing slash, ready for "{BaseUrl}/api/...".</summary>
+    public string BaseUrl { get; } = options.Url.ToString().TrimEnd('/');
+
+    public string Name => Options.Name;
+
+    public bool Enabled => Options.Enabled;
+
+    /// <summary>Requests sent to this backend whose answers have not finished yet.</summary>
+    public int Outstanding => Volatile.Read(ref _outstanding);
+
+    /// <summary>Counts one request as outstanding until the returned lease is disposed.</summary>
+    public Lease Acquire()
+    {
+        Interlocked.Increment(ref _outstanding);
+        return new Lease(this);
+    }
+
+    /// <summary>How this backend is named in errors: name and URL.</summary>
+    public string Describe() => $"backend '{Name}' ({BaseUrl})";
+
+    public override string ToString() => Name;
+
+    /// <summary>One outstanding request; disposing it twice is harmless.</summary>
+    public struct Lease(Backend backend) : IDisposable
+    {
+        private Backend? _backend = backend;
+
+        public void Dispose()
+        {
+            if (_backend is { } b)
+            {
+                _backend = null;
+                Interlocked.Decrement(ref b._outstanding);
+            }
+        }
+    }
+}

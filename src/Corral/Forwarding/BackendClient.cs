@@ -1,0 +1,66 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Corral.Access;
+using Corral.Fleet;
+using Corral.Hosting;
+
+namespace Corral.Forwarding;
+
+/// <summary>
+/// Sends requests to backends over one pooled <see cref="SocketsHttpHandler"/>. It never follows redirects,
+/// stores cookies, decompresses or uses a proxy, and answers are read as they stream (never buffered).
+/// </summary>
+internal sealed class BackendClient : IDisposable
+{
+    private readonly HttpMessageInvoker _invoker;
+    private readonly bool _forwardKeyHeaders;
+
+    public BackendClient(CorralSettings settings)
+    {
+        _forwardKeyHeaders = settings.ForwardKeyHeaders;
+        _invoker = new HttpMessageInvoker(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            ConnectTimeout = settings.ConnectTimeout,
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+            MaxConnectionsPerServer = int.MaxValue,
+            EnableMultipleHttp2Connections = true,
+            ActivityHeadersPropagator = null,
+        }, disposeHandler: true);
+    }
+
+    /// <summary>
+    /// Creates a request to <paramref name="backend"/>. The Host header is the backend's own (an Ollama bound to
+    /// loopback rejects unknown hosts), and Authorization carries the backend's key, never the client's.
+    /// </summary>
+    public HttpRequestMessage CreateRequest(Backend backend, HttpMethod method, string pathAndQuery, Caller? caller)
+    {
+        var request = new HttpRequestMessage(method, new Uri(backend.BaseUrl + pathAndQuery))
+        {
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+
+        if (backend.Options.Key is { } key)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        if (_forwardKeyHeaders && caller is not null)
+        {
+            request.Headers.TryAddWithoutValidation("X-Corral-Key-Name", Uri.EscapeDataString(caller.KeyName));
+            request.Headers.TryAddWithoutValidation("X-Corral-Key-Id", caller.KeyId);
+        }
+
+        return request;
+    }
+
+    /// <summary>Sends the request and returns as soon as the response headers arrived.</summary>
+    public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        _invoker.SendAsync(request, cancellationToken);
+
+    public void Dispose() => _invoker.Dispose();
+}

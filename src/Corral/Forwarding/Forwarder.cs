@@ -1,0 +1,173 @@
+using System.Buffers;
+using Corral.Access;
+using Corral.Fleet;
+
+namespace Corral.Forwarding;
+
+/// <summary>
+/// Sends one request to one backend and relays the answer as it arrives: status, headers, then each chunk of
+/// the body written and flushed at once, so NDJSON lines reach the client while the model is still generating.
+/// The client's disconnect cancels the backend request.
+/// </summary>
+internal sealed partial class Forwarder(BackendClient client, ILogger<Forwarder> logger)
+{
+    private const int BufferSize = 16 * 1024;
+
+    /// <summary>
+    /// Forwards to <paramref name="backend"/> and relays its answer. A backend that cannot be reached yields 502
+    /// naming the backend and the cause; a failure after the answer began ends an NDJSON stream with an error line.
+    /// </summary>
+    public async Task ForwardAsync(HttpContext context, Backend backend, HttpMethod method, string pathAndQuery, HttpContent? content)
+    {
+        using var lease = backend.Acquire();
+        var aborted = context.RequestAborted;
+        using var request = client.CreateRequest(backend, method, pathAndQuery, context.Features.Get<Caller>());
+        request.Content = content;
+        CopyRequestHeaders(context.Request, request);
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await client.SendAsync(request, aborted);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+        {
+            if (aborted.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var cause = UpstreamFailure.Describe(e);
+            LogUnreachable(logger, backend.Name, cause);
+            await OllamaError.WriteAsync(context, StatusCodes.Status502BadGateway, $"{backend.Describe()} could not be reached: {cause}");
+            return;
+        }
+
+        using (response)
+        {
+            context.Response.Headers["X-Corral-Backend"] = backend.Name;
+            await RelayAsync(context, backend, response);
+        }
+    }
+
+    /// <summary>Copies status, headers and body of <paramref name="response"/> to the client.</summary>
+    public async Task RelayAsync(HttpContext context, Backend backend, HttpResponseMessage response)
+    {
+        var aborted = context.RequestAborted;
+        var target = context.Response;
+        target.StatusCode = (int)response.StatusCode;
+        CopyResponseHeaders(response, target);
+        if (HttpMethods.IsHead(context.Request.Method))
+        {
+            return;
+        }
+
+        var isStream = response.Content.Headers.ContentLength is null;
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(aborted);
+            if (isStream)
+            {
+                await target.StartAsync(aborted);
+            }
+
+            while (true)
+            {
+                int read;
+                try
+                {
+                    read = await body.ReadAsync(buffer, aborted);
+                }
+                catch (Exception e) when (e is IOException or HttpRequestException && !aborted.IsCancellationRequested)
+                {
+                    await EndBrokenStreamAsync(context, backend, UpstreamFailure.Describe(e));
+                    return;
+                }
+
+                if (read == 0)
+                {
+                    break;
+                }
+
+                await target.BodyWriter.WriteAsync(buffer.AsMemory(0, read), aborted);
+            }
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            // The client left; disposing the response closes the backend connection, which stops generation.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task EndBrokenStreamAsync(HttpContext context, Backend backend, string cause)
+    {
+        LogBrokenStream(logger, backend.Name, cause);
+        var contentType = context.Response.ContentType ?? string.Empty;
+        if (contentType.StartsWith("application/x-ndjson", StringComparison.OrdinalIgnoreCase))
+        {
+            var line = OllamaError.Encode($"{backend.Describe()} failed mid-stream: {cause}");
+            await context.Response.BodyWriter.WriteAsync(line, context.RequestAborted);
+            await context.Response.BodyWriter.WriteAsync("\n"u8.ToArray(), context.RequestAborted);
+            return;
+        }
+
+        // A fixed-length answer cannot be completed: cut the connection so the client sees it was truncated.
+        context.Abort();
+    }
+
+    private static void CopyRequestHeaders(HttpRequest source, HttpRequestMessage target)
+    {
+        // An allow-list: nothing the client sends about itself (Authorization, cookies, forwarding chains)
+        // reaches a backend unless it is known to be harmless and useful.
+        if (source.Headers.Accept is { Count: > 0 } accept)
+        {
+            target.Headers.TryAddWithoutValidation("Accept", (IEnumerable<string>)accept);
+        }
+
+        if (source.Headers.UserAgent is { Count: > 0 } agent)
+        {
+            target.Headers.TryAddWithoutValidation("User-Agent", (IEnumerable<string>)agent);
+        }
+
+        if (target.Content is not null && source.ContentType is { } contentType && target.Content.Headers.ContentType is null)
+        {
+            target.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        }
+    }
+
+    private static void CopyResponseHeaders(HttpResponseMessage source, HttpResponse target)
+    {
+        foreach (var header in source.Headers)
+        {
+            if (!IsHopByHop(header.Key))
+            {
+                target.Headers[header.Key] = header.Value.ToArray();
+            }
+        }
+
+        foreach (var header in source.Content.Headers)
+        {
+            target.Headers[header.Key] = header.Value.ToArray();
+        }
+    }
+
+    private static bool IsHopByHop(string name) =>
+        name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Connection", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Proxy-Connection", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Trailer", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Date", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Server", StringComparison.OrdinalIgnoreCase);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Backend {Backend} could not be reached: {Cause}")]
+    private static partial void LogUnreachable(ILogger logger, string backend, string cause);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Backend {Backend} failed mid-stream: {Cause}")]
+    private static partial void LogBrokenStream(ILogger logger, string backend, string cause);
+}

@@ -1,0 +1,40 @@
+using System.Net.Sockets;
+using System.Security.Authentication;
+
+namespace Corral.Forwarding;
+
+/// <summary>Turns a transport exception into words a user can act on ("connection refused", "timed out").</summary>
+internal static class UpstreamFailure
+{
+    public static string Describe(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case SocketException socket:
+                    return socket.SocketErrorCode switch
+                    {
+                        SocketError.ConnectionRefused => "connection refused (is Ollama running and listening on that address? OLLAMA_HOST=0.0.0.0 makes it listen beyond loopback)",
+                        SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "the host name could not be resolved (DNS)",
+                        SocketError.TimedOut => "timed out connecting",
+                        SocketError.ConnectionReset => "connection reset by the backend",
+                        SocketError.NetworkUnreachable or SocketError.HostUnreachable => "the network or host is unreachable",
+                        _ => $"socket error: {socket.SocketErrorCode}",
+                    };
+                case TimeoutException:
+                    return "timed out connecting";
+                case AuthenticationException:
+                    return $"TLS handshake failed: {e.Message}";
+                case HttpIOException io when io.HttpRequestError == HttpRequestError.ResponseEnded:
+                    return "the backend closed the connection before the answer was complete";
+                case HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError }:
+                    return "the host name could not be resolved (DNS)";
+                case HttpRequestException { HttpRequestError: HttpRequestError.InvalidResponse }:
+                    return "the backend's answer is not valid HTTP (is this an Ollama server?)";
+            }
+        }
+
+        return exception is OperationCanceledException ? "timed out connecting" : exception.Message;
+    }
+}

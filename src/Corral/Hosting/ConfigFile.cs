@@ -1,0 +1,232 @@
+using System.Text.Json;
+using Corral.Fleet;
+
+namespace Corral.Hosting;
+
+/// <summary>
+/// Reads the <c>--config</c> JSON file. It is walked by hand rather than deserialised so that every problem
+/// (unknown field, wrong type, bad URL, duplicate name) is reported with its location, all at once.
+/// </summary>
+internal static class ConfigFile
+{
+    private static readonly string[] s_backendFields =
+        ["name", "url", "enabled", "key", "prefix", "models", "tags", "weight", "maxConcurrency"];
+
+    /// <summary>Reads the backends of a configuration file, adding every problem found to <paramref name="problems"/>.</summary>
+    public static IReadOnlyList<BackendOptions> ReadBackends(string path, List<string> problems)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problems.Add($"{path}: cannot be read: {e.Message}");
+            return [];
+        }
+
+        return ParseBackends(text, path, problems);
+    }
+
+    /// <summary>Parses configuration JSON; <paramref name="source"/> names it in problems.</summary>
+    public static IReadOnlyList<BackendOptions> ParseBackends(string json, string source, List<string> problems)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException e)
+        {
+            problems.Add($"{source}: not valid JSON (line {e.LineNumber + 1}): {FirstSentence(e.Message)}");
+            return [];
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                problems.Add($"{source}: the file must hold a JSON object like {{\"backends\": [ ... ]}}");
+                return [];
+            }
+
+            foreach (var property in root.EnumerateObject())
+            {
+                if (property.Name != "backends")
+                {
+                    problems.Add($"{source}: unknown field '{property.Name}' (the file holds \"backends\")");
+                }
+            }
+
+            if (!root.TryGetProperty("backends", out var list))
+            {
+                problems.Add($"{source}: no \"backends\" list");
+                return [];
+            }
+
+            if (list.ValueKind != JsonValueKind.Array)
+            {
+                problems.Add($"{source}: \"backends\" must be a list");
+                return [];
+            }
+
+            var backends = new List<BackendOptions>();
+            var index = 0;
+            foreach (var item in list.EnumerateArray())
+            {
+                var backend = ReadBackend(item, $"{source}: backends[{index}]", problems);
+                if (backend is not null)
+                {
+                    backends.Add(backend);
+                }
+
+                index++;
+            }
+
+            return backends;
+        }
+    }
+
+    private static BackendOptions? ReadBackend(JsonElement item, string where, List<string> problems)
+    {
+        if (item.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add($"{where}: must be an object with at least a \"url\"");
+            return null;
+        }
+
+        var before = problems.Count;
+        foreach (var property in item.EnumerateObject())
+        {
+            if (Array.IndexOf(s_backendFields, property.Name) < 0)
+            {
+                var hint = s_backendFields.FirstOrDefault(f => string.Equals(f, property.Name, StringComparison.OrdinalIgnoreCase));
+                problems.Add(hint is null
+                    ? $"{where}: unknown field '{property.Name}' (known: {string.Join(", ", s_backendFields)})"
+                    : $"{where}: unknown field '{property.Name}'; did you mean '{hint}'?");
+            }
+        }
+
+        Uri? url = null;
+        var urlText = ReadString(item, "url", where, problems);
+        if (urlText is null)
+        {
+            if (!item.TryGetProperty("url", out _))
+            {
+                problems.Add($"{where}: \"url\" is required");
+            }
+        }
+        else
+        {
+            url = BackendUrl.TryParse(urlText, out var urlProblem);
+            if (url is null)
+            {
+                problems.Add($"{where}: url {urlProblem}");
+            }
+        }
+
+        var name = ReadString(item, "name", where, problems);
+        var prefix = ReadString(item, "prefix", where, problems);
+        var weight = ReadNumber(item, "weight", where, problems) ?? 1;
+        var maxConcurrency = ReadNumber(item, "maxConcurrency", where, problems) ?? 0;
+        if (weight <= 0)
+        {
+            problems.Add($"{where}: weight must be greater than 0");
+        }
+
+        if (maxConcurrency < 0 || maxConcurrency != Math.Floor(maxConcurrency))
+        {
+            problems.Add($"{where}: maxConcurrency must be a whole number, 0 (unlimited) or more");
+        }
+
+        if (problems.Count > before || url is null)
+        {
+            return null;
+        }
+
+        return new BackendOptions
+        {
+            Name = name ?? BackendUrl.DefaultName(url),
+            Url = url,
+            Enabled = ReadBool(item, "enabled", where, problems) ?? true,
+            Key = ReadString(item, "key", where, problems),
+            Prefix = prefix,
+            Models = ReadStrings(item, "models", where, problems),
+            Tags = ReadStrings(item, "tags", where, problems),
+            Weight = weight,
+            MaxConcurrency = (int)maxConcurrency,
+        };
+    }
+
+    private static string? ReadString(JsonElement item, string field, string where, List<string> problems)
+    {
+        if (!item.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            problems.Add($"{where}: \"{field}\" must be a string");
+            return null;
+        }
+
+        return value.GetString();
+    }
+
+    private static double? ReadNumber(JsonElement item, string field, string where, List<string> problems)
+    {
+        if (!item.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number)
+        {
+            problems.Add($"{where}: \"{field}\" must be a number");
+            return null;
+        }
+
+        return value.GetDouble();
+    }
+
+    private static bool? ReadBool(JsonElement item, string field, string where, List<string> problems)
+    {
+        if (!item.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            problems.Add($"{where}: \"{field}\" must be true or false");
+            return null;
+        }
+
+        return value.GetBoolean();
+    }
+
+    private static string[] ReadStrings(JsonElement item, string field, string where, List<string> problems)
+    {
+        if (!item.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return [];
+        }
+
+        if (value.ValueKind != JsonValueKind.Array || value.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.String))
+        {
+            problems.Add($"{where}: \"{field}\" must be a list of strings");
+            return [];
+        }
+
+        return value.EnumerateArray().Select(v => v.GetString()!).ToArray();
+    }
+
+    private static string FirstSentence(string message)
+    {
+        var end = message.IndexOf(". ", StringComparison.Ordinal);
+        return end < 0 ? message : message[..end];
+    }
+}

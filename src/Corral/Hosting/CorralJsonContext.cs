@@ -1,0 +1,15 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Corral.Admin;
+
+namespace Corral.Hosting;
+
+/// <summary>Source-generated JSON for the admin API's bodies (no reflection at run time).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(ProblemBody))]
+[JsonSerializable(typeof(CreateKeyRequest))]
+[JsonSerializable(typeof(CreatedKeyResponse))]
+[JsonSerializable(typeof(KeyResponse[]))]
+[JsonSerializable(typeof(BackendsResponse))]
+[JsonSerializable(typeof(HealthBody))]
+internal sealed partial class CorralJsonContext : JsonSerializerContext;

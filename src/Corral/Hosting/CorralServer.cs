@@ -1,0 +1,156 @@
+using Corral.Access;
+using Corral.Admin;
+using Corral.Catalog;
+using Corral.Fleet;
+using Corral.Forwarding;
+using Corral.Native;
+using Corral.Storage;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace Corral.Hosting;
+
+/// <summary>A running Corral: the web host with every service wired. Used by <c>corral serve</c>, the demo and tests.</summary>
+internal sealed class CorralServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private CorralServer(WebApplication app, Uri baseAddress, string? generatedAdminKey)
+    {
+        _app = app;
+        BaseAddress = baseAddress;
+        GeneratedAdminKey = generatedAdminKey;
+    }
+
+    /// <summary>Where Corral listens (the real port when the configuration said 0).</summary>
+    public Uri BaseAddress { get; }
+
+    /// <summary>The admin key created at this first start, if one was (it is never shown again).</summary>
+    public string? GeneratedAdminKey { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Opens the store, prepares the keys and starts listening.</summary>
+    public static async Task<CorralServer> StartAsync(CorralSettings settings, CancellationToken cancellationToken, Action<IServiceCollection>? configureServices = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseUrls(settings.Listen);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // Blob uploads may be many GB; JSON bodies are limited by Corral itself (--max-body-size).
+            kestrel.Limits.MaxRequestBodySize = null;
+        });
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(settings.LogLevel);
+        builder.Logging.AddFilter("Microsoft", settings.LogLevel > LogLevel.Warning ? settings.LogLevel : LogLevel.Warning);
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+
+        builder.Services.AddCorral(settings);
+        configureServices?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        app.MapCorral();
+
+        var store = app.Services.GetRequiredService<IKeyStore>();
+        try
+        {
+            await store.InitializeAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigurationException([$"--data: cannot open the database in '{Path.GetFullPath(settings.DataDirectory)}': {e.Message}"]);
+        }
+
+        var keys = app.Services.GetRequiredService<KeyRing>();
+        var generated = settings.AuthEnabled ? await keys.EnsureAdminKeyAsync(cancellationToken) : null;
+        await keys.LoadAsync(cancellationToken);
+        app.Services.GetRequiredService<Readiness>().StoreOpen = true;
+
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException e)
+        {
+            await app.DisposeAsync();
+            throw new ConfigurationException([$"--listen: cannot listen on {settings.Listen}: {e.Message}"]);
+        }
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new CorralServer(app, new Uri(address.Replace("[::]", "localhost", StringComparison.Ordinal)), generated);
+    }
+
+    /// <summary>Runs until <paramref name="cancellationToken"/> fires (Ctrl+C, SIGTERM), then stops.</summary>
+    public async Task WaitForShutdownAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Asked to stop.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync(CancellationToken.None);
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Whether Corral can serve: its store is open and its configuration loaded.</summary>
+internal sealed class Readiness
+{
+    public bool StoreOpen { get; set; }
+}
+
+/// <summary>Service registration and the request pipeline, kept apart from start-up so both read in one screen.</summary>
+internal static class CorralServiceCollectionExtensions
+{
+    public static IServiceCollection AddCorral(this IServiceCollection services, CorralSettings settings)
+    {
+        services.AddSingleton(settings);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<Readiness>();
+        services.AddSingleton(new BackendFleet(settings.Backends));
+        services.AddSingleton<BackendClient>();
+        services.AddSingleton<ListingClient>();
+        services.AddSingleton<ModelCatalog>();
+        services.AddHostedService<CatalogRefresher>();
+        services.AddSingleton<IRoutingPolicy, LeastOutstandingPolicy>();
+        services.AddSingleton<Forwarder>();
+        services.AddSingleton<IKeyStore>(new SqliteStore(settings.DataDirectory));
+        services.AddSingleton<KeyRing>();
+        services.AddSingleton<FleetInfoEndpoints>();
+        services.AddSingleton<InferenceEndpoints>();
+        services.AddSingleton<ModelManagementEndpoints>();
+        services.AddSingleton<BlobEndpoints>();
+        return services;
+    }
+
+    public static void MapCorral(this WebApplication app)
+    {
+        app.UseMiddleware<ErrorBoundaryMiddleware>();
+        app.UseRouting();
+        app.UseMiddleware<AccessMiddleware>();
+
+        app.MapGet("/healthz", () => Results.Json(new HealthBody("ok"), CorralJsonContext.Default.HealthBody)).WithMetadata(new AnonymousEndpoint());
+        app.MapGet("/readyz", (Readiness readiness) => readiness.StoreOpen
+            ? Results.Json(new HealthBody("ready"), CorralJsonContext.Default.HealthBody)
+            : Results.Json(new HealthBody("starting"), CorralJsonContext.Default.HealthBody, statusCode: StatusCodes.Status503ServiceUnavailable))
+            .WithMetadata(new AnonymousEndpoint());
+        app.MapAdminApi();
+        app.MapNativeApi();
+        app.MapFallback("{*path}", NativeApi.UnmatchedAsync);
+    }
+}
+
+/// <summary>Body of the health probes.</summary>
+internal sealed record HealthBody(string Status);

@@ -1,0 +1,195 @@
+using System.Text.RegularExpressions;
+using Corral.Fleet;
+
+namespace Corral.Hosting;
+
+/// <summary>
+/// Turns command-line arguments, environment variables and the config file into <see cref="CorralSettings"/>.
+/// Precedence: command line, then environment, then defaults. Every problem is collected and reported together.
+/// </summary>
+internal static partial class SettingsResolver
+{
+    public const int MinimumAdminKeyLength = 16;
+
+    /// <summary>Resolves the settings or throws <see cref="ConfigurationException"/> listing every problem.</summary>
+    public static CorralSettings Resolve(ServeArguments args, Func<string, string?> environment)
+    {
+        var problems = new List<string>();
+
+        var listen = args.Listen ?? NonEmpty(environment("CORRAL_LISTEN")) ?? CorralSettings.DefaultListen;
+        if (!Uri.TryCreate(listen, UriKind.Absolute, out var listenUri) || (listenUri.Scheme != "http" && listenUri.Scheme != "https"))
+        {
+            problems.Add($"--listen: '{listen}' is not an http URL like {CorralSettings.DefaultListen}");
+        }
+
+        var backends = new List<BackendOptions>();
+        var urls = args.Backends.Count > 0 ? args.Backends : BackendUrlsFromEnvironment(environment, out var source);
+        var origin = args.Backends.Count > 0 ? "--backend" : null;
+        foreach (var text in urls)
+        {
+            var url = BackendUrl.TryParse(text, out var problem);
+            if (url is null)
+            {
+                problems.Add($"{origin ?? "OLLAMA_BASE_URLS"}: {problem}");
+                continue;
+            }
+
+            backends.Add(new BackendOptions { Name = BackendUrl.DefaultName(url), Url = url });
+        }
+
+        string? configPath = null;
+        if (args.ConfigFile is not null)
+        {
+            configPath = Path.GetFullPath(args.ConfigFile);
+            var fromFile = ConfigFile.ReadBackends(configPath, problems);
+            // A config file that lists backends replaces the environment's default backend,
+            // but adds to backends given explicitly with --backend.
+            if (args.Backends.Count == 0 && NonEmpty(environment("OLLAMA_BASE_URLS")) is null && NonEmpty(environment("OLLAMA_BASE_URL")) is null)
+            {
+                backends.Clear();
+            }
+
+            backends.AddRange(fromFile);
+        }
+
+        ValidateFleet(backends, problems);
+
+        var adminKey = args.AdminKey ?? NonEmpty(environment("CORRAL_ADMIN_KEY"));
+        if (adminKey is not null && adminKey.Length < MinimumAdminKeyLength)
+        {
+            problems.Add($"--admin-key: the admin key must be at least {MinimumAdminKeyLength} characters long (it has {adminKey.Length})");
+        }
+
+        var authEnabled = true;
+        switch ((args.Auth ?? NonEmpty(environment("CORRAL_AUTH")) ?? "on").ToLowerInvariant())
+        {
+            case "on":
+                break;
+            case "off":
+                authEnabled = false;
+                break;
+            default:
+                problems.Add($"--auth: '{args.Auth}' is not 'on' or 'off'");
+                break;
+        }
+
+        var logLevel = LogLevel.Information;
+        var logText = args.LogLevel ?? NonEmpty(environment("CORRAL_LOG_LEVEL"));
+        if (logText is not null && !Enum.TryParse(logText, ignoreCase: true, out logLevel))
+        {
+            problems.Add($"--log-level: '{logText}' is not one of trace, debug, information, warning, error, critical, none");
+        }
+
+        var settings = new CorralSettings
+        {
+            Listen = listen,
+            Backends = backends,
+            DataDirectory = args.DataDirectory ?? NonEmpty(environment("CORRAL_DATA")) ?? "./data",
+            AdminKey = adminKey,
+            AuthEnabled = authEnabled,
+            CatalogTtl = Seconds(args.CatalogTtlSeconds, "--catalog-ttl", TimeSpan.FromSeconds(10), problems),
+            ListingTimeout = Seconds(args.ListingTimeoutSeconds, "--listing-timeout", TimeSpan.FromSeconds(2), problems),
+            ConnectTimeout = Seconds(args.ConnectTimeoutSeconds, "--connect-timeout", TimeSpan.FromSeconds(5), problems),
+            MaxBodyBytes = MaxBody(args.MaxBodyMegabytes, problems),
+            ForwardKeyHeaders = args.ForwardKeyHeaders,
+            ConfigFile = configPath,
+            LogLevel = logLevel,
+        };
+
+        if (problems.Count > 0)
+        {
+            throw new ConfigurationException(problems);
+        }
+
+        return settings;
+    }
+
+    private static IReadOnlyList<string> BackendUrlsFromEnvironment(Func<string, string?> environment, out string source)
+    {
+        if (NonEmpty(environment("OLLAMA_BASE_URLS")) is { } many)
+        {
+            source = "OLLAMA_BASE_URLS";
+            return many.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        }
+
+        if (NonEmpty(environment("OLLAMA_BASE_URL")) is { } one)
+        {
+            source = "OLLAMA_BASE_URL";
+            return [one];
+        }
+
+        source = "default";
+        return [CorralSettings.DefaultBackend];
+    }
+
+    private static void ValidateFleet(List<BackendOptions> backends, List<string> problems)
+    {
+        if (backends.Count == 0)
+        {
+            problems.Add("no backend is configured: give --backend URL, OLLAMA_BASE_URLS, or backends in --config");
+        }
+
+        foreach (var group in backends.GroupBy(b => b.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+        {
+            problems.Add($"backend name '{group.Key}' is used {group.Count()} times; names must be unique (set \"name\" in the config file)");
+        }
+
+        foreach (var group in backends.GroupBy(b => b.Url.AbsoluteUri.TrimEnd('/'), StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+        {
+            problems.Add($"backend URL {group.Key} is listed {group.Count()} times");
+        }
+
+        foreach (var backend in backends)
+        {
+            if (!NamePattern().IsMatch(backend.Name))
+            {
+                problems.Add($"backend name '{backend.Name}' may use only letters, digits, '.', '_', ':' and '-'");
+            }
+
+            if (backend.Prefix is { } prefix && !PrefixPattern().IsMatch(prefix))
+            {
+                problems.Add($"backend '{backend.Name}': prefix '{prefix}' may use only letters, digits, '_' and '-' (it is joined to model names with a '.')");
+            }
+        }
+    }
+
+    private static TimeSpan Seconds(double? value, string option, TimeSpan fallback, List<string> problems)
+    {
+        if (value is null)
+        {
+            return fallback;
+        }
+
+        if (value <= 0 || double.IsNaN(value.Value) || value > TimeSpan.MaxValue.TotalSeconds)
+        {
+            problems.Add($"{option}: must be a positive number of seconds");
+            return fallback;
+        }
+
+        return TimeSpan.FromSeconds(value.Value);
+    }
+
+    private static long MaxBody(double? megabytes, List<string> problems)
+    {
+        if (megabytes is null)
+        {
+            return 32L * 1024 * 1024;
+        }
+
+        if (megabytes <= 0 || megabytes > 1024 * 1024)
+        {
+            problems.Add("--max-body-size: must be a positive number of megabytes");
+            return 32L * 1024 * 1024;
+        }
+
+        return (long)(megabytes.Value * 1024 * 1024);
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
+    [GeneratedRegex("^[A-Za-z0-9._:-]{1,64}$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    private static partial Regex PrefixPattern();
+}

@@ -1,0 +1,89 @@
+using Corral.Catalog;
+using Corral.Fleet;
+using Corral.Forwarding;
+using Corral.Hosting;
+
+namespace Corral.Native;
+
+/// <summary>
+/// generate, chat, embed, embeddings and show: find the model in the catalog, pick a backend that holds it,
+/// strip the backend's prefix, and forward. An unknown model is answered here, without calling any backend.
+/// </summary>
+internal sealed class InferenceEndpoints(ModelCatalog catalog, IRoutingPolicy policy, Forwarder forwarder, CorralSettings settings)
+{
+    public Task GenerateAsync(HttpContext context) => RouteAsync(context, "/api/generate", NativeRoute.Generate);
+
+    public Task ChatAsync(HttpContext context) => RouteAsync(context, "/api/chat", NativeRoute.Chat);
+
+    public Task EmbedAsync(HttpContext context) => RouteAsync(context, "/api/embed", NativeRoute.Embed);
+
+    public Task EmbeddingsAsync(HttpContext context) => RouteAsync(context, "/api/embeddings", NativeRoute.Embeddings);
+
+    public Task ShowAsync(HttpContext context) => RouteAsync(context, "/api/show", NativeRoute.Show);
+
+    private async Task RouteAsync(HttpContext context, string upstreamPath, NativeRoute route)
+    {
+        using var body = await NativeBody.ReadAsync(context, settings);
+        if (body is null)
+        {
+            return;
+        }
+
+        // show accepts the deprecated "name" as well as "model".
+        var field = route == NativeRoute.Show && !body.Has("model") && body.Has("name") ? "name" : "model";
+        var model = body.Get(field);
+        if (string.IsNullOrEmpty(model))
+        {
+            await OllamaError.WriteAsync(context, route == NativeRoute.Generate ? 404 : 400, route == NativeRoute.Generate ? "model '' not found" : "model is required");
+            return;
+        }
+
+        var snapshot = await catalog.GetAsync(context.RequestAborted);
+        if (snapshot.Find(catalog.KeyOf(model)) is not { } entry)
+        {
+            await OllamaError.WriteAsync(context, StatusCodes.Status404NotFound, NotFound(route, model));
+            return;
+        }
+
+        var location = Choose(entry, snapshot);
+        if (location.Backend.Options.Prefix is not null)
+        {
+            body.Replace(field, location.UpstreamName);
+        }
+
+        await forwarder.ForwardAsync(context, location.Backend, HttpMethod.Post, upstreamPath, body.ToContent());
+    }
+
+    private ModelLocation Choose(CatalogModel entry, CatalogSnapshot snapshot)
+    {
+        var locations = entry.Locations;
+        if (locations.Count == 1)
+        {
+            return locations[0];
+        }
+
+        // Prefer backends whose last listing succeeded; a backend that failed its listing is likely down.
+        var healthy = locations.Where(l => snapshot.Listings.Any(s => s.Backend == l.Backend && s.Ok)).ToArray();
+        var pool = healthy.Length > 0 ? healthy : locations;
+        var backend = policy.Pick(pool.Select(l => l.Backend).ToArray());
+        return pool.First(l => l.Backend == backend);
+    }
+
+    /// <summary>Ollama's own not-found text for each route (they differ, and clients match on them).</summary>
+    public static string NotFound(NativeRoute route, string model) => route switch
+    {
+        NativeRoute.Embed or NativeRoute.Embeddings => $"model \"{model}\" not found, try pulling it first",
+        NativeRoute.Show => $"model '{ModelName.Canonical(model)}' not found",
+        _ => $"model '{model}' not found",
+    };
+}
+
+/// <summary>The native routes that route by model.</summary>
+internal enum NativeRoute
+{
+    Generate,
+    Chat,
+    Embed,
+    Embeddings,
+    Show,
+}

@@ -1,0 +1,129 @@
+using System.Globalization;
+using Corral.Access;
+using Microsoft.Data.Sqlite;
+
+namespace Corral.Storage;
+
+/// <summary>The embedded SQLite store: one file, <c>corral.db</c>, in the data folder.</summary>
+internal sealed class SqliteStore : IKeyStore
+{
+    // Each entry upgrades the schema by one version (PRAGMA user_version); never edit a shipped entry.
+    private static readonly string[] s_migrations =
+    [
+        """
+        CREATE TABLE api_keys (
+            id          TEXT PRIMARY KEY,
+            name        TEXT NOT NULL,
+            role        TEXT NOT NULL,
+            hash        BLOB NOT NULL UNIQUE,
+            hint        TEXT NOT NULL,
+            created_at  TEXT NOT NULL,
+            expires_at  TEXT NULL,
+            revoked_at  TEXT NULL
+        );
+        """,
+    ];
+
+    private readonly string _connectionString;
+
+    public SqliteStore(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        DatabasePath = Path.GetFullPath(Path.Combine(dataDirectory, "corral.db"));
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = true }.ToString();
+    }
+
+    public string DatabasePath { get; }
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        SQLitePCL.Batteries_V2.Init();
+        await using var connection = await OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
+        var version = Convert.ToInt32(await ScalarAsync(connection, "PRAGMA user_version;", cancellationToken), CultureInfo.InvariantCulture);
+        for (var next = version; next < s_migrations.Length; next++)
+        {
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            await ExecuteAsync(connection, s_migrations[next], cancellationToken, transaction);
+            await ExecuteAsync(connection, $"PRAGMA user_version = {next + 1};", cancellationToken, transaction);
+            await transaction.CommitAsync(cancellationToken);
+        }
+    }
+
+    public async Task<IReadOnlyList<StoredKey>> ListKeysAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, name, role, hash, hint, created_at, expires_at, revoked_at FROM api_keys ORDER BY created_at, id;";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var keys = new List<StoredKey>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            keys.Add(new StoredKey(
+                reader.GetString(0),
+                reader.GetString(1),
+                Enum.Parse<KeyRole>(reader.GetString(2), ignoreCase: true),
+                (byte[])reader.GetValue(3),
+                reader.GetString(4),
+                ParseTime(reader.GetString(5)),
+                reader.IsDBNull(6) ? null : ParseTime(reader.GetString(6)),
+                reader.IsDBNull(7) ? null : ParseTime(reader.GetString(7))));
+        }
+
+        return keys;
+    }
+
+    public async Task AddKeyAsync(StoredKey key, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO api_keys (id, name, role, hash, hint, created_at, expires_at, revoked_at)
+            VALUES ($id, $name, $role, $hash, $hint, $created, $expires, NULL);
+            """;
+        command.Parameters.AddWithValue("$id", key.Id);
+        command.Parameters.AddWithValue("$name", key.Name);
+        command.Parameters.AddWithValue("$role", key.Role.ToString().ToLowerInvariant());
+        command.Parameters.AddWithValue("$hash", key.Hash);
+        command.Parameters.AddWithValue("$hint", key.Hint);
+        command.Parameters.AddWithValue("$created", FormatTime(key.CreatedAt));
+        command.Parameters.AddWithValue("$expires", key.ExpiresAt is { } e ? FormatTime(e) : DBNull.Value);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<bool> RevokeKeyAsync(string id, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE api_keys SET revoked_at = $at WHERE id = $id AND revoked_at IS NULL;";
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$at", FormatTime(at));
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken, SqliteTransaction? transaction = null)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<object?> ScalarAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    private static string FormatTime(DateTimeOffset time) => time.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset ParseTime(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+}

@@ -1,0 +1,71 @@
+using System.Text.Json;
+
+namespace Corral.FunctionalTests.Infrastructure;
+
+/// <summary>One conformance case from shared/fixtures/ollama (see its README for the format).</summary>
+public sealed class FixtureCase
+{
+    private FixtureCase(string file, JsonElement root)
+    {
+        File = file;
+        Root = root;
+    }
+
+    public string File { get; }
+
+    public JsonElement Root { get; }
+
+    public string Name => Root.GetProperty("name").GetString()!;
+
+    public JsonElement Request => Root.GetProperty("request");
+
+    public string Method => Request.GetProperty("method").GetString()!;
+
+    public string Path => Request.GetProperty("path").GetString()!;
+
+    public JsonElement? RequestBody => Request.TryGetProperty("body", out var b) && b.ValueKind != JsonValueKind.Null ? b : null;
+
+    public JsonElement? Upstream => Root.TryGetProperty("upstream_ollama_response", out var u) && u.ValueKind != JsonValueKind.Null ? u : null;
+
+    public JsonElement? UpstreamRequest => Root.TryGetProperty("upstream_request", out var u) && u.ValueKind != JsonValueKind.Null ? u : null;
+
+    public JsonElement Expected => Root.GetProperty("expected");
+
+    /// <summary>The model the request names, if any.</summary>
+    public string? Model => RequestBody is { } body && body.ValueKind == JsonValueKind.Object
+        ? (body.TryGetProperty("model", out var m) ? m.GetString() : body.TryGetProperty("name", out var n) ? n.GetString() : null)
+        : null;
+
+    public override string ToString() => System.IO.Path.GetFileNameWithoutExtension(File);
+
+    /// <summary>Every case whose file name starts with <paramref name="prefix"/> ("n" native, "o" OpenAI).</summary>
+    public static IEnumerable<FixtureCase> Load(string prefix)
+    {
+        var folder = Folder();
+        foreach (var file in Directory.GetFiles(folder, prefix + "*.json").Order(StringComparer.Ordinal))
+        {
+            using var document = JsonDocument.Parse(System.IO.File.ReadAllText(file));
+            yield return new FixtureCase(file, document.RootElement.Clone());
+        }
+    }
+
+    /// <summary>The fixture folder: CORRAL_FIXTURES, else shared/fixtures/ollama beside the repository.</summary>
+    public static string Folder()
+    {
+        if (Environment.GetEnvironmentVariable("CORRAL_FIXTURES") is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = System.IO.Path.Combine(dir.FullName, "shared", "fixtures", "ollama");
+            if (Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new DirectoryNotFoundException("shared/fixtures/ollama was not found above " + AppContext.BaseDirectory + "; set CORRAL_FIXTURES");
+    }
+}
