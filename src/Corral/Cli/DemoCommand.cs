@@ -10,7 +10,7 @@ internal static class DemoCommand
 {
     public static Command Create()
     {
-        var listen = new Option<string>("--listen") { Description = "URL for Corral.", DefaultValueFactory = _ => CorralSettings.DefaultListen };
+        var listen = new Option<string>("--listen") { HelpName = "URL", Description = "URL for Corral.", DefaultValueFactory = _ => CorralSettings.DefaultListen };
         var command = new Command("demo", "Start Corral with two simulated Ollama backends and print the URL and an admin key.") { listen };
         command.SetAction(async (parse, cancellationToken) =>
         {

@@ -23,14 +23,16 @@ internal static partial class SettingsResolver
         }
 
         var backends = new List<BackendOptions>();
-        var urls = args.Backends.Count > 0 ? args.Backends : BackendUrlsFromEnvironment(environment, out var source);
-        var origin = args.Backends.Count > 0 ? "--backend" : null;
+        var source = "--backend";
+        var urls = args.Backends.Count > 0 ? args.Backends : BackendUrlsFromEnvironment(environment, out source);
+        var rejected = 0;
         foreach (var text in urls)
         {
             var url = BackendUrl.TryParse(text, out var problem);
             if (url is null)
             {
-                problems.Add($"{origin ?? "OLLAMA_BASE_URLS"}: {problem}");
+                problems.Add($"{source}: {problem}");
+                rejected++;
                 continue;
             }
 
@@ -52,7 +54,7 @@ internal static partial class SettingsResolver
             backends.AddRange(fromFile);
         }
 
-        ValidateFleet(backends, problems);
+        ValidateFleet(backends, rejected, problems);
 
         var adminKey = args.AdminKey ?? NonEmpty(environment("CORRAL_ADMIN_KEY"));
         if (adminKey is not null && adminKey.Length < MinimumAdminKeyLength)
@@ -122,9 +124,9 @@ internal static partial class SettingsResolver
         return [CorralSettings.DefaultBackend];
     }
 
-    private static void ValidateFleet(List<BackendOptions> backends, List<string> problems)
+    private static void ValidateFleet(List<BackendOptions> backends, int rejected, List<string> problems)
     {
-        if (backends.Count == 0)
+        if (backends.Count == 0 && rejected == 0)
         {
             problems.Add("no backend is configured: give --backend URL, OLLAMA_BASE_URLS, or backends in --config");
         }
