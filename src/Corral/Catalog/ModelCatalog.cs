@@ -66,6 +66,14 @@ internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient lis
         return KeyFor(prefix, name);
     }
 
+    /// <summary>
+    /// Finds a requested model: behind a backend prefix first (<c>gpu1.llama3.2</c>), then as a plain name, so
+    /// that a prefix which happens to look like the start of a dotted name (<c>llama3</c> and <c>llama3.2</c>)
+    /// does not hide the unprefixed model.
+    /// </summary>
+    public CatalogModel? Resolve(CatalogSnapshot snapshot, string requested) =>
+        snapshot.Find(KeyOf(requested)) ?? snapshot.Find(ModelName.Key(requested));
+
     /// <summary>The lookup key of a model a backend lists, behind that backend's prefix.</summary>
     public static string KeyFor(string? prefix, string upstreamName) =>
         prefix is null ? ModelName.Key(upstreamName) : prefix.ToLowerInvariant() + "." + ModelName.Key(upstreamName);

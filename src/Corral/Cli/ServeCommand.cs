@@ -10,13 +10,15 @@ internal static class ServeCommand
     {
         var listen = new Option<string>("--listen") { HelpName = "URL", Description = $"URL to listen on. Env CORRAL_LISTEN. Default {CorralSettings.DefaultListen}." };
         var backend = new Option<string[]>("--backend")
-        { HelpName = "URL",
+        {
+            HelpName = "URL",
             Description = $"Ollama server URL; repeat for several. Env OLLAMA_BASE_URLS (';'-separated) or OLLAMA_BASE_URL. Default {CorralSettings.DefaultBackend}.",
         };
         var config = new Option<string>("--config") { HelpName = "FILE", Description = "JSON file with {\"backends\": [{\"name\", \"url\", \"enabled\", \"key\", \"prefix\", \"models\", \"tags\", \"weight\", \"maxConcurrency\"}, ...]}." };
         var data = new Option<string>("--data") { HelpName = "DIR", Description = "Folder of the embedded SQLite database. Env CORRAL_DATA. Default ./data." };
         var adminKey = new Option<string>("--admin-key")
-        { HelpName = "KEY",
+        {
+            HelpName = "KEY",
             Description = "Admin key (16+ characters). Env CORRAL_ADMIN_KEY. Without one, Corral creates an admin key at first start, prints it once and stores only its hash.",
         };
         var auth = new Option<string>("--auth") { HelpName = "on|off", Description = "'on' (default) or 'off'. Off serves everyone without a key: only for a trusted single-user machine." };

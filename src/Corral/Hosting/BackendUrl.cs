@@ -51,5 +51,5 @@ internal static class BackendUrl
     }
 
     /// <summary>A readable default name for a backend given only as a URL: its host and port.</summary>
-    public static string DefaultName(Uri url) => $"{url.Host}:{url.Port}";
+    public static string DefaultName(Uri url) => $"{url.DnsSafeHost}:{url.Port}";
 }

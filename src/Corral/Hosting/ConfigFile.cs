@@ -113,7 +113,7 @@ internal static class ConfigFile
         var urlText = ReadString(item, "url", where, problems);
         if (urlText is null)
         {
-            if (!item.TryGetProperty("url", out _))
+            if (!item.TryGetProperty("url", out var given) || given.ValueKind == JsonValueKind.Null)
             {
                 problems.Add($"{where}: \"url\" is required");
             }

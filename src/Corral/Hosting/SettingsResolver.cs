@@ -63,7 +63,8 @@ internal static partial class SettingsResolver
         }
 
         var authEnabled = true;
-        switch ((args.Auth ?? NonEmpty(environment("CORRAL_AUTH")) ?? "on").ToLowerInvariant())
+        var authText = args.Auth ?? NonEmpty(environment("CORRAL_AUTH")) ?? "on";
+        switch (authText.ToLowerInvariant())
         {
             case "on":
                 break;
@@ -71,7 +72,7 @@ internal static partial class SettingsResolver
                 authEnabled = false;
                 break;
             default:
-                problems.Add($"--auth: '{args.Auth}' is not 'on' or 'off'");
+                problems.Add($"{(args.Auth is null ? "CORRAL_AUTH" : "--auth")}: '{authText}' is not 'on' or 'off'");
                 break;
         }
 

@@ -39,7 +39,7 @@ internal sealed class InferenceEndpoints(ModelCatalog catalog, IRoutingPolicy po
         }
 
         var snapshot = await catalog.GetAsync(context.RequestAborted);
-        if (snapshot.Find(catalog.KeyOf(model)) is not { } entry)
+        if (catalog.Resolve(snapshot, model) is not { } entry)
         {
             await OllamaError.WriteAsync(context, StatusCodes.Status404NotFound, NotFound(route, model));
             return;

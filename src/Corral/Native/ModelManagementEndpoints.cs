@@ -180,7 +180,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
     {
         var (named, backend) = await ExplicitTargetAsync(context);
         var snapshot = await catalog.GetAsync(context.RequestAborted);
-        var entry = snapshot.Find(catalog.KeyOf(model));
+        var entry = catalog.Resolve(snapshot, model);
         if (named)
         {
             if (backend is null)

@@ -1,0 +1,372 @@
+using Corral.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Corral.Tests.Hosting;
+
+public sealed class SettingsResolverTests : IDisposable
+{
+    private readonly List<string> _tempFiles = [];
+
+    public void Dispose()
+    {
+        foreach (var file in _tempFiles)
+        {
+            File.Delete(file);
+        }
+    }
+
+    private static Func<string, string?> Environment(params (string Name, string Value)[] variables)
+    {
+        var values = variables.ToDictionary(v => v.Name, v => v.Value, StringComparer.Ordinal);
+        return name => values.GetValueOrDefault(name);
+    }
+
+    private static Func<string, string?> NoEnvironment => Environment();
+
+    private string ConfigFileWith(string json)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"corral-test-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, json);
+        _tempFiles.Add(path);
+        return path;
+    }
+
+    private static IReadOnlyList<string> ProblemsOf(ServeArguments args, Func<string, string?> environment)
+    {
+        var resolve = () => SettingsResolver.Resolve(args, environment);
+        return resolve.Should().Throw<ConfigurationException>().Which.Problems;
+    }
+
+    [Fact]
+    public void Resolve_Nothing_UsesDefaults()
+    {
+        var settings = SettingsResolver.Resolve(new ServeArguments(), NoEnvironment);
+
+        settings.Listen.Should().Be("http://127.0.0.1:11480");
+        settings.Backends.Should().ContainSingle();
+        settings.Backends[0].Url.Should().Be(new Uri("http://127.0.0.1:11434"));
+        settings.Backends[0].Name.Should().Be("127.0.0.1:11434");
+        settings.AuthEnabled.Should().BeTrue();
+        settings.AdminKey.Should().BeNull();
+        settings.DataDirectory.Should().Be("./data");
+        settings.CatalogTtl.Should().Be(TimeSpan.FromSeconds(10));
+        settings.ListingTimeout.Should().Be(TimeSpan.FromSeconds(2));
+        settings.ConnectTimeout.Should().Be(TimeSpan.FromSeconds(5));
+        settings.MaxBodyBytes.Should().Be(32L * 1024 * 1024);
+        settings.LogLevel.Should().Be(LogLevel.Information);
+        settings.ConfigFile.Should().BeNull();
+    }
+
+    [Fact]
+    public void Resolve_BackendWithoutScheme_SuggestsHttpUrl()
+    {
+        var problems = ProblemsOf(new ServeArguments { Backends = ["192.168.1.10:11434"] }, NoEnvironment);
+
+        problems.Should().ContainSingle(p => p.Contains("did you mean http://192.168.1.10:11434?"))
+            .Which.Should().StartWith("--backend");
+    }
+
+    [Fact]
+    public void Resolve_OllamaBaseUrls_SplitsOnSemicolon()
+    {
+        var environment = Environment(("OLLAMA_BASE_URLS", "http://gpu1:11434; http://gpu2:11434/ ;;http://gpu3:8080"));
+
+        var settings = SettingsResolver.Resolve(new ServeArguments(), environment);
+
+        settings.Backends.Select(b => b.Name).Should().Equal("gpu1:11434", "gpu2:11434", "gpu3:8080");
+        settings.Backends.Select(b => b.Url).Should().Equal(
+            new Uri("http://gpu1:11434"), new Uri("http://gpu2:11434"), new Uri("http://gpu3:8080"));
+    }
+
+    [Fact]
+    public void Resolve_OllamaBaseUrl_IsTheOnlyBackend()
+    {
+        var settings = SettingsResolver.Resolve(new ServeArguments(), Environment(("OLLAMA_BASE_URL", "http://10.0.0.7:11434")));
+
+        settings.Backends.Should().ContainSingle().Which.Url.Should().Be(new Uri("http://10.0.0.7:11434"));
+    }
+
+    [Fact]
+    public void Resolve_OllamaBaseUrlsAndOllamaBaseUrl_PrefersTheList()
+    {
+        var environment = Environment(("OLLAMA_BASE_URLS", "http://a:1;http://b:2"), ("OLLAMA_BASE_URL", "http://c:3"));
+
+        var settings = SettingsResolver.Resolve(new ServeArguments(), environment);
+
+        settings.Backends.Select(b => b.Name).Should().Equal("a:1", "b:2");
+    }
+
+    [Fact]
+    public void Resolve_BackendOption_OverridesEnvironment()
+    {
+        var environment = Environment(("OLLAMA_BASE_URLS", "http://a:1;http://b:2"), ("CORRAL_LISTEN", "http://0.0.0.0:9000"));
+
+        var settings = SettingsResolver.Resolve(new ServeArguments { Backends = ["http://c:3"], Listen = "http://127.0.0.1:7000" }, environment);
+
+        settings.Backends.Should().ContainSingle().Which.Name.Should().Be("c:3");
+        settings.Listen.Should().Be("http://127.0.0.1:7000");
+    }
+
+    [Fact]
+    public void Resolve_EnvironmentSettings_AreUsed()
+    {
+        var environment = Environment(
+            ("CORRAL_LISTEN", "http://0.0.0.0:9000"),
+            ("CORRAL_DATA", "/var/lib/corral"),
+            ("CORRAL_ADMIN_KEY", "0123456789abcdef"),
+            ("CORRAL_AUTH", "OFF"),
+            ("CORRAL_LOG_LEVEL", "warning"));
+
+        var settings = SettingsResolver.Resolve(new ServeArguments(), environment);
+
+        settings.Listen.Should().Be("http://0.0.0.0:9000");
+        settings.DataDirectory.Should().Be("/var/lib/corral");
+        settings.AdminKey.Should().Be("0123456789abcdef");
+        settings.AuthEnabled.Should().BeFalse();
+        settings.LogLevel.Should().Be(LogLevel.Warning);
+    }
+
+    [Fact]
+    public void Resolve_BadOllamaBaseUrl_NamesThatVariable()
+    {
+        var problems = ProblemsOf(new ServeArguments(), Environment(("OLLAMA_BASE_URL", "gpu1:11434")));
+
+        problems.Should().ContainSingle(p => p.Contains("did you mean http://gpu1:11434?"))
+            .Which.Should().StartWith("OLLAMA_BASE_URL:");
+    }
+
+    [Fact]
+    public void Resolve_BadEntryInOllamaBaseUrls_NamesThatVariable()
+    {
+        var problems = ProblemsOf(new ServeArguments(), Environment(("OLLAMA_BASE_URLS", "http://a:1;b:2")));
+
+        problems.Should().ContainSingle(p => p.Contains("did you mean http://b:2?"))
+            .Which.Should().StartWith("OLLAMA_BASE_URLS:");
+    }
+
+    [Theory]
+    [InlineData("http://gpu1:11434/", "http://gpu1:11434")]
+    [InlineData("http://gpu1:11434", "http://gpu1:11434/")]
+    [InlineData("http://proxy/ollama/", "http://proxy/ollama")]
+    public void Resolve_SameUrlWithAndWithoutTrailingSlash_IsReportedAsDuplicate(string a, string b)
+    {
+        var problems = ProblemsOf(new ServeArguments { Backends = [a, b] }, NoEnvironment);
+
+        problems.Should().Contain(p => p.Contains("is listed 2 times"));
+    }
+
+    [Fact]
+    public void Resolve_BackendWithPathAndTrailingSlash_IsStoredWithoutIt()
+    {
+        var settings = SettingsResolver.Resolve(new ServeArguments { Backends = ["http://proxy.example/ollama/"] }, NoEnvironment);
+
+        settings.Backends[0].Url.AbsoluteUri.Should().Be("http://proxy.example/ollama");
+    }
+
+    [Fact]
+    public void Resolve_Ipv6BackendUrl_IsAccepted()
+    {
+        var settings = SettingsResolver.Resolve(new ServeArguments { Backends = ["http://[::1]:11434"] }, NoEnvironment);
+
+        settings.Backends.Should().ContainSingle().Which.Url.Port.Should().Be(11434);
+    }
+
+    [Theory]
+    [InlineData("short")]
+    [InlineData("0123456789abcde")]
+    public void Resolve_AdminKeyShorterThan16_IsRejected(string key)
+    {
+        var problems = ProblemsOf(new ServeArguments { AdminKey = key }, NoEnvironment);
+
+        problems.Should().ContainSingle(p => p.Contains("at least 16 characters") && p.Contains($"it has {key.Length}"));
+    }
+
+    [Fact]
+    public void Resolve_AdminKeyOf16_IsAccepted()
+    {
+        var settings = SettingsResolver.Resolve(new ServeArguments { AdminKey = "0123456789abcdef" }, NoEnvironment);
+
+        settings.AdminKey.Should().Be("0123456789abcdef");
+    }
+
+    [Fact]
+    public void Resolve_AuthMaybe_IsRejectedNamingTheValue()
+    {
+        var problems = ProblemsOf(new ServeArguments { Auth = "maybe" }, NoEnvironment);
+
+        problems.Should().ContainSingle(p => p.StartsWith("--auth", StringComparison.Ordinal))
+            .Which.Should().Contain("'maybe'").And.Contain("'on' or 'off'");
+    }
+
+    [Fact]
+    public void Resolve_CorralAuthMaybe_IsRejectedNamingTheValue()
+    {
+        var problems = ProblemsOf(new ServeArguments(), Environment(("CORRAL_AUTH", "maybe")));
+
+        problems.Should().ContainSingle(p => p.Contains("'on' or 'off'"))
+            .Which.Should().Contain("'maybe'");
+    }
+
+    [Theory]
+    [InlineData("off", false)]
+    [InlineData("OFF", false)]
+    [InlineData("on", true)]
+    [InlineData("On", true)]
+    public void Resolve_AuthOption_SwitchesAuthentication(string value, bool enabled)
+    {
+        SettingsResolver.Resolve(new ServeArguments { Auth = value }, NoEnvironment).AuthEnabled.Should().Be(enabled);
+    }
+
+    [Fact]
+    public void Resolve_SeveralBadOptions_ReportsEveryProblemAtOnce()
+    {
+        var args = new ServeArguments
+        {
+            Listen = "tcp://0.0.0.0:1",
+            Backends = ["10.0.0.1:11434"],
+            AdminKey = "tiny",
+            Auth = "maybe",
+            LogLevel = "loud",
+            CatalogTtlSeconds = -1,
+            MaxBodyMegabytes = 0,
+        };
+
+        var problems = ProblemsOf(args, NoEnvironment);
+
+        problems.Should().Contain(p => p.StartsWith("--listen", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.StartsWith("--backend", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.StartsWith("--admin-key", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.StartsWith("--auth", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.StartsWith("--log-level", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.StartsWith("--catalog-ttl", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.StartsWith("--max-body-size", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Resolve_ConfigFileWithSeveralProblems_ReportsThemAll()
+    {
+        var path = ConfigFileWith("""
+            {
+              // comments and trailing commas are allowed
+              "backends": [
+                { "url": "http://a:11434", "Weight": 2 },
+                { "url": "10.0.0.5:11434" },
+                { "name": "dup", "url": "http://b:11434" },
+                { "name": "dup", "url": "http://c:11434" },
+                { "name": "d", "url": "http://d:11434", "prefix": "gpu.1" },
+                { "name": "e", "url": "http://e:11434", "maxConcurrency": -1 },
+                { "name": "f", "url": "http://f:11434", "weight": 0 },
+              ],
+              "listen": "http://0.0.0.0:1",
+            }
+            """);
+
+        var problems = ProblemsOf(new ServeArguments { ConfigFile = path }, NoEnvironment);
+
+        problems.Should().Contain(p => p.Contains("backends[0]") && p.Contains("unknown field 'Weight'") && p.Contains("did you mean 'weight'?"));
+        problems.Should().Contain(p => p.Contains("backends[1]") && p.Contains("did you mean http://10.0.0.5:11434?"));
+        problems.Should().Contain(p => p.Contains("backend name 'dup' is used 2 times"));
+        problems.Should().Contain(p => p.Contains("prefix 'gpu.1'"));
+        problems.Should().Contain(p => p.Contains("backends[5]") && p.Contains("maxConcurrency"));
+        problems.Should().Contain(p => p.Contains("backends[6]") && p.Contains("weight must be greater than 0"));
+        problems.Should().Contain(p => p.Contains("unknown field 'listen'"));
+        problems.Should().HaveCount(7);
+        problems.Should().OnlyContain(p => !p.Contains("no backend is configured"));
+    }
+
+    [Fact]
+    public void Resolve_ConfigFileUnknownFieldWithoutCaseMatch_ListsKnownFields()
+    {
+        var path = ConfigFileWith("""{ "backends": [ { "url": "http://a:1", "adress": "x" } ] }""");
+
+        var problems = ProblemsOf(new ServeArguments { ConfigFile = path }, NoEnvironment);
+
+        problems.Should().ContainSingle(p => p.Contains("unknown field 'adress'"))
+            .Which.Should().Contain("backends[0]").And.Contain("known: name, url");
+    }
+
+    [Fact]
+    public void Resolve_ConfigFileBackendWithoutUrl_SaysUrlIsRequired()
+    {
+        var path = ConfigFileWith("""{ "backends": [ { "name": "a" } ] }""");
+
+        var problems = ProblemsOf(new ServeArguments { ConfigFile = path }, NoEnvironment);
+
+        problems.Should().Contain(p => p.Contains("backends[0]") && p.Contains("\"url\" is required"));
+    }
+
+    [Fact]
+    public void Resolve_ConfigFileBackendWithNullUrl_IsReportedNotSkipped()
+    {
+        var path = ConfigFileWith("""{ "backends": [ { "name": "a", "url": "http://a:1" }, { "name": "b", "url": null } ] }""");
+
+        var problems = ProblemsOf(new ServeArguments { ConfigFile = path }, NoEnvironment);
+
+        problems.Should().Contain(p => p.Contains("backends[1]") && p.Contains("url"));
+    }
+
+    [Fact]
+    public void Resolve_ConfigFileNotJson_ReportsLine()
+    {
+        var path = ConfigFileWith("{\n \"backends\": [ nope ]\n}");
+
+        var problems = ProblemsOf(new ServeArguments { ConfigFile = path }, NoEnvironment);
+
+        problems.Should().Contain(p => p.Contains(path) && p.Contains("not valid JSON (line 2)"));
+    }
+
+    [Fact]
+    public void Resolve_ConfigFileMissing_ReportsPath()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"corral-missing-{Guid.NewGuid():N}.json");
+
+        var problems = ProblemsOf(new ServeArguments { ConfigFile = path }, NoEnvironment);
+
+        problems.Should().Contain(p => p.Contains(path) && p.Contains("cannot be read"));
+    }
+
+    [Fact]
+    public void Resolve_ConfigFile_ReadsEveryBackendField()
+    {
+        var path = ConfigFileWith("""
+            { "backends": [ {
+                "name": "gpu1", "url": "http://gpu1:11434/", "enabled": false, "key": "secret-token",
+                "prefix": "fast", "models": ["llama3.2"], "tags": ["a100"], "weight": 2.5, "maxConcurrency": 4
+            } ] }
+            """);
+
+        var settings = SettingsResolver.Resolve(new ServeArguments { ConfigFile = path }, NoEnvironment);
+
+        var backend = settings.Backends.Should().ContainSingle().Subject;
+        backend.Name.Should().Be("gpu1");
+        backend.Url.Should().Be(new Uri("http://gpu1:11434"));
+        backend.Enabled.Should().BeFalse();
+        backend.Key.Should().Be("secret-token");
+        backend.Prefix.Should().Be("fast");
+        backend.Models.Should().Equal("llama3.2");
+        backend.Tags.Should().Equal("a100");
+        backend.Weight.Should().Be(2.5);
+        backend.MaxConcurrency.Should().Be(4);
+        settings.ConfigFile.Should().Be(Path.GetFullPath(path));
+    }
+
+    [Fact]
+    public void Resolve_ConfigFileWithoutBackendOption_ReplacesDefaultBackend()
+    {
+        var path = ConfigFileWith("""{ "backends": [ { "url": "http://gpu1:11434" } ] }""");
+
+        var settings = SettingsResolver.Resolve(new ServeArguments { ConfigFile = path }, NoEnvironment);
+
+        settings.Backends.Select(b => b.Name).Should().Equal("gpu1:11434");
+    }
+
+    [Fact]
+    public void Resolve_ConfigFileWithBackendOption_AddsToIt()
+    {
+        var path = ConfigFileWith("""{ "backends": [ { "url": "http://gpu1:11434" } ] }""");
+
+        var settings = SettingsResolver.Resolve(new ServeArguments { ConfigFile = path, Backends = ["http://gpu0:11434"] }, NoEnvironment);
+
+        settings.Backends.Select(b => b.Name).Should().Equal("gpu0:11434", "gpu1:11434");
+    }
+}
