@@ -85,12 +85,17 @@ internal sealed class CorralServer : IAsyncDisposable
         return new CorralServer(app, new Uri(address.Replace("[::]", "localhost", StringComparison.Ordinal)), generated);
     }
 
-    /// <summary>Runs until <paramref name="cancellationToken"/> fires (Ctrl+C, SIGTERM), then stops.</summary>
+    /// <summary>
+    /// Runs until <paramref name="cancellationToken"/> fires or the host is asked to stop. The host's own
+    /// console lifetime catches SIGTERM and Ctrl+C before the command line sees them, so both are watched.
+    /// </summary>
     public async Task WaitForShutdownAsync(CancellationToken cancellationToken)
     {
+        var stopping = _app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
         try
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken);
+            await Task.Delay(Timeout.Infinite, either.Token);
         }
         catch (OperationCanceledException)
         {
