@@ -1,6 +1,7 @@
 using System.Buffers;
 using Corral.Access;
 using Corral.Fleet;
+using Corral.Hosting;
 
 namespace Corral.Forwarding;
 
@@ -20,33 +21,42 @@ internal sealed partial class Forwarder(BackendClient client, ILogger<Forwarder>
     public async Task ForwardAsync(HttpContext context, Backend backend, HttpMethod method, string pathAndQuery, HttpContent? content)
     {
         using var lease = backend.Acquire();
+        using var response = await SendAsync(context, backend, method, pathAndQuery, content);
+        if (response is not null)
+        {
+            await RelayAsync(context, backend, response);
+        }
+    }
+
+    /// <summary>
+    /// Sends the request and returns the backend's answer as soon as its headers arrived; or null after
+    /// answering 502 (in the shape of the surface the request came in on), or when the client left.
+    /// The caller holds the backend's lease for as long as it reads the answer.
+    /// </summary>
+    public async Task<HttpResponseMessage?> SendAsync(HttpContext context, Backend backend, HttpMethod method, string pathAndQuery, HttpContent? content)
+    {
         var aborted = context.RequestAborted;
-        using var request = client.CreateRequest(backend, method, pathAndQuery, context.Features.Get<Caller>());
+        var request = client.CreateRequest(backend, method, pathAndQuery, context.Features.Get<Caller>());
         request.Content = content;
         CopyRequestHeaders(context.Request, request);
-
-        HttpResponseMessage response;
         try
         {
-            response = await client.SendAsync(request, aborted);
+            var response = await client.SendAsync(request, aborted);
+            context.Response.Headers["X-Corral-Backend"] = backend.Name;
+            return response;
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
         {
+            request.Dispose();
             if (aborted.IsCancellationRequested)
             {
-                return;
+                return null;
             }
 
             var cause = UpstreamFailure.Describe(e);
             LogUnreachable(logger, backend.Name, cause);
-            await OllamaError.WriteAsync(context, StatusCodes.Status502BadGateway, $"{backend.Describe()} could not be reached: {cause}");
-            return;
-        }
-
-        using (response)
-        {
-            context.Response.Headers["X-Corral-Backend"] = backend.Name;
-            await RelayAsync(context, backend, response);
+            await ErrorResponses.WriteAsync(context, StatusCodes.Status502BadGateway, $"{backend.Describe()} could not be reached: {cause}");
+            return null;
         }
     }
 

@@ -4,6 +4,7 @@ using Corral.Catalog;
 using Corral.Fleet;
 using Corral.Forwarding;
 using Corral.Native;
+using Corral.OpenAi;
 using Corral.Storage;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -130,6 +131,7 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton<ModelCatalog>();
         services.AddHostedService<CatalogRefresher>();
         services.AddSingleton<IRoutingPolicy, LeastOutstandingPolicy>();
+        services.AddSingleton<ModelRouter>();
         services.AddSingleton<Forwarder>();
         services.AddSingleton<IKeyStore>(new SqliteStore(settings.DataDirectory));
         services.AddSingleton<KeyRing>();
@@ -137,6 +139,7 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton<InferenceEndpoints>();
         services.AddSingleton<ModelManagementEndpoints>();
         services.AddSingleton<BlobEndpoints>();
+        services.AddSingleton<OpenAiEndpoints>();
         return services;
     }
 
@@ -153,6 +156,7 @@ internal static class CorralServiceCollectionExtensions
             .WithMetadata(new AnonymousEndpoint());
         app.MapAdminApi();
         app.MapNativeApi();
+        app.MapOpenAiApi();
         app.MapFallback("{*path}", NativeApi.UnmatchedAsync);
     }
 }

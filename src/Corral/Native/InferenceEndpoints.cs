@@ -9,7 +9,7 @@ namespace Corral.Native;
 /// generate, chat, embed, embeddings and show: find the model in the catalog, pick a backend that holds it,
 /// strip the backend's prefix, and forward. An unknown model is answered here, without calling any backend.
 /// </summary>
-internal sealed class InferenceEndpoints(ModelCatalog catalog, IRoutingPolicy policy, Forwarder forwarder, CorralSettings settings)
+internal sealed class InferenceEndpoints(ModelRouter router, Forwarder forwarder, CorralSettings settings)
 {
     public Task GenerateAsync(HttpContext context) => RouteAsync(context, "/api/generate", NativeRoute.Generate);
 
@@ -38,35 +38,18 @@ internal sealed class InferenceEndpoints(ModelCatalog catalog, IRoutingPolicy po
             return;
         }
 
-        var snapshot = await catalog.GetAsync(context.RequestAborted);
-        if (catalog.Resolve(snapshot, model) is not { } entry)
+        if (await router.RouteAsync(model, context.RequestAborted) is not { } location)
         {
             await OllamaError.WriteAsync(context, StatusCodes.Status404NotFound, NotFound(route, model));
             return;
         }
 
-        var location = Choose(entry, snapshot);
         if (location.Backend.Options.Prefix is not null)
         {
             body.Replace(field, location.UpstreamName);
         }
 
         await forwarder.ForwardAsync(context, location.Backend, HttpMethod.Post, upstreamPath, body.ToContent());
-    }
-
-    private ModelLocation Choose(CatalogModel entry, CatalogSnapshot snapshot)
-    {
-        var locations = entry.Locations;
-        if (locations.Count == 1)
-        {
-            return locations[0];
-        }
-
-        // Prefer backends whose last listing succeeded; a backend that failed its listing is likely down.
-        var healthy = locations.Where(l => snapshot.Listings.Any(s => s.Backend == l.Backend && s.Ok)).ToArray();
-        var pool = healthy.Length > 0 ? healthy : locations;
-        var backend = policy.Pick(pool.Select(l => l.Backend).ToArray());
-        return pool.First(l => l.Backend == backend);
     }
 
     /// <summary>Ollama's own not-found text for each route (they differ, and clients match on them).</summary>

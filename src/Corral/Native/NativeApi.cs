@@ -23,6 +23,10 @@ internal static class NativeApi
         ["/api/copy"] = "POST",
         ["/api/delete"] = "DELETE",
         ["/api/blobs"] = "HEAD, POST",
+        ["/v1/chat/completions"] = "POST",
+        ["/v1/completions"] = "POST",
+        ["/v1/embeddings"] = "POST",
+        ["/v1/models"] = "GET",
     };
 
     public static void MapNativeApi(this IEndpointRouteBuilder routes)

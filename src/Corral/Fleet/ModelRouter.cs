@@ -1,0 +1,32 @@
+using Corral.Catalog;
+
+namespace Corral.Fleet;
+
+/// <summary>
+/// Finds where a requested model should run: its catalog entry, then one of the backends holding it, chosen by
+/// the routing policy. Shared by the native and the OpenAI surfaces.
+/// </summary>
+internal sealed class ModelRouter(ModelCatalog catalog, IRoutingPolicy policy)
+{
+    /// <summary>The location to send the request to, or null when no enabled backend has the model.</summary>
+    public async ValueTask<ModelLocation?> RouteAsync(string model, CancellationToken cancellationToken)
+    {
+        var snapshot = await catalog.GetAsync(cancellationToken);
+        return catalog.Resolve(snapshot, model) is { } entry ? Choose(entry, snapshot) : null;
+    }
+
+    private ModelLocation Choose(CatalogModel entry, CatalogSnapshot snapshot)
+    {
+        var locations = entry.Locations;
+        if (locations.Count == 1)
+        {
+            return locations[0];
+        }
+
+        // Prefer backends whose last listing succeeded; a backend that failed its listing is likely down.
+        var healthy = locations.Where(l => snapshot.Listings.Any(s => s.Backend == l.Backend && s.Ok)).ToArray();
+        var pool = healthy.Length > 0 ? healthy : locations;
+        var backend = policy.Pick(pool.Select(l => l.Backend).ToArray());
+        return pool.First(l => l.Backend == backend);
+    }
+}

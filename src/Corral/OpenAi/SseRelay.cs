@@ -1,0 +1,97 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Corral.Fleet;
+using Corral.Forwarding;
+
+namespace Corral.OpenAi;
+
+/// <summary>
+/// Reads a backend's NDJSON answer and writes the converted server-sent events as each read arrives: the
+/// frames of every complete line are flushed at once, nothing waits for the end of the generation. A backend
+/// failing mid-stream, or ending before its final line, ends the stream with an error frame.
+/// </summary>
+internal static class SseRelay
+{
+    public static async Task RelayAsync(HttpContext context, Backend backend, HttpResponseMessage upstream, ISseConverter converter)
+    {
+        var aborted = context.RequestAborted;
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        var output = response.BodyWriter;
+        await response.StartAsync(aborted);
+
+        var input = PipeReader.Create(await upstream.Content.ReadAsStreamAsync(aborted), new StreamPipeReaderOptions(bufferSize: 16 * 1024));
+        try
+        {
+            while (!converter.Done)
+            {
+                ReadResult result;
+                try
+                {
+                    result = await input.ReadAsync(aborted);
+                }
+                catch (Exception e) when (e is IOException or HttpRequestException && !aborted.IsCancellationRequested)
+                {
+                    converter.Fail($"{backend.Describe()} failed mid-stream: {UpstreamFailure.Describe(e)}", output);
+                    break;
+                }
+
+                var buffer = result.Buffer;
+                while (buffer.PositionOf((byte)'\n') is { } end)
+                {
+                    ConvertLine(converter, buffer.Slice(0, end), output);
+                    buffer = buffer.Slice(buffer.GetPosition(1, end));
+                }
+
+                if (result.IsCompleted)
+                {
+                    ConvertLine(converter, buffer, output);
+                    if (!converter.Done)
+                    {
+                        converter.Fail($"{backend.Describe()} ended the stream before its final line", output);
+                    }
+
+                    break;
+                }
+
+                input.AdvanceTo(buffer.Start, buffer.End);
+                await output.FlushAsync(aborted);
+            }
+
+            await output.FlushAsync(aborted);
+        }
+        finally
+        {
+            await input.CompleteAsync();
+        }
+    }
+
+    private static void ConvertLine(ISseConverter converter, ReadOnlySequence<byte> line, IBufferWriter<byte> output)
+    {
+        if (line.IsEmpty || converter.Done)
+        {
+            return;
+        }
+
+        if (line.IsSingleSegment)
+        {
+            converter.Convert(line.FirstSpan, output);
+            return;
+        }
+
+        // A line split across buffer segments: join it (rare; lines are small).
+        var length = (int)line.Length;
+        var joined = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            line.CopyTo(joined);
+            converter.Convert(joined.AsSpan(0, length), output);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(joined);
+        }
+    }
+}
