@@ -15,6 +15,22 @@ internal sealed class ModelRouter(ModelCatalog catalog, IRoutingPolicy policy)
         return catalog.Resolve(snapshot, model) is { } entry ? Choose(entry, snapshot) : null;
     }
 
+    /// <summary>
+    /// The model name to send <paramref name="location"/>'s backend: the client's own spelling without the
+    /// backend's prefix (Ollama echoes the name it was sent, so answers keep the client's spelling).
+    /// </summary>
+    public static string UpstreamName(ModelLocation location, string requested)
+    {
+        if (location.Backend.Options.Prefix is not { } prefix)
+        {
+            return requested;
+        }
+
+        return requested.Length > prefix.Length + 1 && requested[prefix.Length] == '.' && requested.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)
+            ? requested[(prefix.Length + 1)..]
+            : location.UpstreamName;
+    }
+
     private ModelLocation Choose(CatalogModel entry, CatalogSnapshot snapshot)
     {
         var locations = entry.Locations;

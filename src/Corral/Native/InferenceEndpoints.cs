@@ -46,7 +46,7 @@ internal sealed class InferenceEndpoints(ModelRouter router, Forwarder forwarder
 
         if (location.Backend.Options.Prefix is not null)
         {
-            body.Replace(field, location.UpstreamName);
+            body.Replace(field, ModelRouter.UpstreamName(location, model));
         }
 
         await forwarder.ForwardAsync(context, location.Backend, HttpMethod.Post, upstreamPath, body.ToContent());

@@ -103,7 +103,7 @@ internal sealed class OpenAiEndpoints(ModelRouter router, ModelCatalog catalog, 
             var prefix = location.Backend.Options.Prefix;
             if (prefix is not null)
             {
-                translation = Translate(route, request, location.UpstreamName, out base64);
+                translation = Translate(route, request, ModelRouter.UpstreamName(location, model), out base64);
             }
 
             await SendAsync(context, route, location.Backend, prefix, translation, model, base64);
