@@ -76,7 +76,9 @@ fi
 summary_e2e=""
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   e2e_rc=0
-  (cd tests/e2e && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm test) 2>&1 |
+  # npm ci when node_modules is missing or older than package-lock.json (a dependency was added or
+  # changed since the last install); npm writes node_modules/.package-lock.json at every install.
+  (cd tests/e2e && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && npm test) 2>&1 |
     tee "$logs/e2e.txt" || e2e_rc=$?
 
   count() {

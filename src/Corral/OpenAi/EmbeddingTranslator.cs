@@ -23,7 +23,7 @@ internal static class EmbeddingTranslator
             {
                 base64 = true;
             }
-            else if (!text.Equals("float", StringComparison.OrdinalIgnoreCase))
+            else if (text.Length > 0 && !text.Equals("float", StringComparison.OrdinalIgnoreCase))
             {
                 return Translation.Invalid($"Invalid value for 'encoding_format' = {text}. Supported values: ['float', 'base64'].");
             }
