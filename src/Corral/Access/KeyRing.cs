@@ -14,7 +14,7 @@ internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProv
     public const string ConfiguredAdminId = "admin-key-option";
     private const string SecretPrefix = "corral_";
 
-    private FrozenDictionary<KeyHash, StoredKey> _keys = FrozenDictionary<KeyHash, StoredKey>.Empty;
+    private FrozenDictionary<KeyHash, (StoredKey Key, Caller Caller)> _keys = FrozenDictionary<KeyHash, (StoredKey, Caller)>.Empty;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
     /// <summary>Loads the stored keys and adds the admin key given by option or environment, if any.</summary>
@@ -28,7 +28,7 @@ internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProv
             keys[hash] = new StoredKey(ConfiguredAdminId, "admin (--admin-key)", KeyRole.Admin, hash.ToBytes(), Hint(adminKey), time.GetUtcNow(), null, null);
         }
 
-        Volatile.Write(ref _keys, keys.ToFrozenDictionary());
+        Volatile.Write(ref _keys, keys.ToFrozenDictionary(k => k.Key, k => (k.Value, new Caller(k.Value.Id, k.Value.Name, k.Value.Role))));
     }
 
     /// <summary>
@@ -64,17 +64,17 @@ internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProv
         var presented = KeyHash.Of(token);
         // The dictionary is keyed by the hash of the secret, so its lookup time says nothing about the secret;
         // the final comparison is constant-time all the same.
-        if (!Volatile.Read(ref _keys).TryGetValue(presented, out var key) || !presented.FixedTimeEquals(KeyHash.FromBytes(key.Hash)))
+        if (!Volatile.Read(ref _keys).TryGetValue(presented, out var entry) || !presented.FixedTimeEquals(KeyHash.FromBytes(entry.Key.Hash)))
         {
             return null;
         }
 
-        if (key.ExpiresAt is { } expires && expires <= time.GetUtcNow())
+        if (entry.Key.ExpiresAt is { } expires && expires <= time.GetUtcNow())
         {
             return null;
         }
 
-        return new Caller(key.Id, key.Name, key.Role);
+        return entry.Caller;
     }
 
     /// <summary>Creates and stores a key; returns its record and the secret (shown this once).</summary>

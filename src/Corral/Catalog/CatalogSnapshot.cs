@@ -9,7 +9,9 @@ namespace Corral.Catalog;
 /// </summary>
 internal sealed class CatalogSnapshot
 {
+    private const int MaxResolvedNames = 4096;
     private readonly FrozenDictionary<string, CatalogModel> _byKey;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CatalogModel?> _resolved = new(StringComparer.Ordinal);
 
     private CatalogSnapshot(IReadOnlyList<CatalogModel> models, FrozenDictionary<string, CatalogModel> byKey, IReadOnlyList<BackendListing> listings, IReadOnlyList<DigestConflict> conflicts, byte[] tagsJson, DateTimeOffset createdAt)
     {
@@ -31,6 +33,26 @@ internal sealed class CatalogSnapshot
     public byte[] TagsJson { get; }
 
     public DateTimeOffset CreatedAt { get; }
+
+    /// <summary>
+    /// A requested name already resolved against this snapshot (clients repeat the same few names, and
+    /// resolving one builds several strings). Bounded, since names come from clients.
+    /// </summary>
+    public CatalogModel? Resolve(string requested, Func<string, CatalogModel?> resolve)
+    {
+        if (_resolved.TryGetValue(requested, out var model))
+        {
+            return model;
+        }
+
+        model = resolve(requested);
+        if (_resolved.Count < MaxResolvedNames)
+        {
+            _resolved.TryAdd(requested, model);
+        }
+
+        return model;
+    }
 
     /// <summary>Finds a model by the lookup key from <see cref="ModelCatalog.KeyOf"/>.</summary>
     public CatalogModel? Find(string key) => _byKey.GetValueOrDefault(key);

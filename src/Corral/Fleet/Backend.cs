@@ -3,6 +3,8 @@ namespace Corral.Fleet;
 /// <summary>A configured Ollama server and its live counters.</summary>
 internal sealed class Backend(BackendOptions options)
 {
+    private const int MaxCachedUris = 64;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Uri> _uris = new(StringComparer.Ordinal);
     private int _outstanding;
 
     public BackendOptions Options { get; } = options;
@@ -22,6 +24,24 @@ internal sealed class Backend(BackendOptions options)
     {
         Interlocked.Increment(ref _outstanding);
         return new Lease(this);
+    }
+
+    /// <summary>The absolute URI of <paramref name="pathAndQuery"/> on this backend, cached for the fixed API paths.</summary>
+    public Uri UriFor(string pathAndQuery)
+    {
+        if (_uris.TryGetValue(pathAndQuery, out var uri))
+        {
+            return uri;
+        }
+
+        uri = new Uri(BaseUrl + pathAndQuery);
+        // Blob digests are unbounded; only a handful of paths are worth keeping.
+        if (_uris.Count < MaxCachedUris)
+        {
+            _uris.TryAdd(pathAndQuery, uri);
+        }
+
+        return uri;
     }
 
     /// <summary>How this backend is named in errors: name and URL.</summary>

@@ -38,7 +38,7 @@ internal sealed class BackendClient : IDisposable
     /// </summary>
     public HttpRequestMessage CreateRequest(Backend backend, HttpMethod method, string pathAndQuery, Caller? caller)
     {
-        var request = new HttpRequestMessage(method, new Uri(backend.BaseUrl + pathAndQuery))
+        var request = new HttpRequestMessage(method, backend.UriFor(pathAndQuery))
         {
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,

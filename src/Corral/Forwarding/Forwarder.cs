@@ -151,19 +151,22 @@ internal sealed partial class Forwarder(BackendClient client, ILogger<Forwarder>
 
     private static void CopyResponseHeaders(HttpResponseMessage source, HttpResponse target)
     {
-        foreach (var header in source.Headers)
+        foreach (var header in source.Headers.NonValidated)
         {
             if (!IsHopByHop(header.Key))
             {
-                target.Headers[header.Key] = header.Value.ToArray();
+                target.Headers[header.Key] = Values(header.Value);
             }
         }
 
-        foreach (var header in source.Content.Headers)
+        foreach (var header in source.Content.Headers.NonValidated)
         {
-            target.Headers[header.Key] = header.Value.ToArray();
+            target.Headers[header.Key] = Values(header.Value);
         }
     }
+
+    private static Microsoft.Extensions.Primitives.StringValues Values(System.Net.Http.Headers.HeaderStringValues values) =>
+        values.Count == 1 ? new Microsoft.Extensions.Primitives.StringValues(values.ToString()) : new Microsoft.Extensions.Primitives.StringValues(values.ToArray());
 
     private static bool IsHopByHop(string name) =>
         name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)

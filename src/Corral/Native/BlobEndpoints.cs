@@ -16,8 +16,9 @@ internal sealed class BlobEndpoints(BackendFleet fleet, BackendClient client, Fo
     // How far a fast backend may run ahead of a slow one during a tee'd upload.
     private const long TeeWindowBytes = 4 * 1024 * 1024;
 
-    public async Task HeadAsync(HttpContext context, string digest)
+    public async Task HeadAsync(HttpContext context)
     {
+        var digest = (string)context.Request.RouteValues["digest"]!;
         if (await TargetsAsync(context) is not { } targets)
         {
             return;
@@ -36,8 +37,9 @@ internal sealed class BlobEndpoints(BackendFleet fleet, BackendClient client, Fo
         context.Response.StatusCode = missing is null ? StatusCodes.Status200OK : missing.TransportError is not null ? StatusCodes.Status502BadGateway : missing.Status;
     }
 
-    public async Task PostAsync(HttpContext context, string digest)
+    public async Task PostAsync(HttpContext context)
     {
+        var digest = (string)context.Request.RouteValues["digest"]!;
         if (await TargetsAsync(context) is not { } targets)
         {
             return;

@@ -37,26 +37,34 @@ internal static class NativeApi
 
     private static void Map(RouteGroupBuilder group)
     {
+        // Handlers are bound to the singleton endpoint objects as plain RequestDelegates: no parameter binding
+        // and no per-request service scope on the hot path.
+        var services = ((IEndpointRouteBuilder)group).ServiceProvider;
+        var info = services.GetRequiredService<FleetInfoEndpoints>();
+        var inference = services.GetRequiredService<InferenceEndpoints>();
+        var management = services.GetRequiredService<ModelManagementEndpoints>();
+        var blobs = services.GetRequiredService<BlobEndpoints>();
+
         string[] getHead = [HttpMethods.Get, HttpMethods.Head];
         group.MapMethods("/", getHead, FleetInfoEndpoints.RootAsync);
-        group.MapMethods("/api/version", getHead, (HttpContext c, FleetInfoEndpoints e) => e.VersionAsync(c));
-        group.MapMethods("/api/tags", getHead, (HttpContext c, FleetInfoEndpoints e) => e.TagsAsync(c));
-        group.MapGet("/api/ps", (HttpContext c, FleetInfoEndpoints e) => e.PsAsync(c));
+        group.MapMethods("/api/version", getHead, (RequestDelegate)info.VersionAsync);
+        group.MapMethods("/api/tags", getHead, (RequestDelegate)info.TagsAsync);
+        group.MapGet("/api/ps", (RequestDelegate)info.PsAsync);
 
-        group.MapPost("/api/show", (HttpContext c, InferenceEndpoints e) => e.ShowAsync(c));
-        group.MapPost("/api/generate", (HttpContext c, InferenceEndpoints e) => e.GenerateAsync(c));
-        group.MapPost("/api/chat", (HttpContext c, InferenceEndpoints e) => e.ChatAsync(c));
-        group.MapPost("/api/embed", (HttpContext c, InferenceEndpoints e) => e.EmbedAsync(c));
-        group.MapPost("/api/embeddings", (HttpContext c, InferenceEndpoints e) => e.EmbeddingsAsync(c));
+        group.MapPost("/api/show", (RequestDelegate)inference.ShowAsync);
+        group.MapPost("/api/generate", (RequestDelegate)inference.GenerateAsync);
+        group.MapPost("/api/chat", (RequestDelegate)inference.ChatAsync);
+        group.MapPost("/api/embed", (RequestDelegate)inference.EmbedAsync);
+        group.MapPost("/api/embeddings", (RequestDelegate)inference.EmbeddingsAsync);
 
         var admin = group.MapGroup(string.Empty).WithMetadata(new AdminOnlyEndpoint());
-        admin.MapPost("/api/pull", (HttpContext c, ModelManagementEndpoints e) => e.PullAsync(c));
-        admin.MapPost("/api/push", (HttpContext c, ModelManagementEndpoints e) => e.PushAsync(c));
-        admin.MapPost("/api/create", (HttpContext c, ModelManagementEndpoints e) => e.CreateAsync(c));
-        admin.MapPost("/api/copy", (HttpContext c, ModelManagementEndpoints e) => e.CopyAsync(c));
-        admin.MapDelete("/api/delete", (HttpContext c, ModelManagementEndpoints e) => e.DeleteAsync(c));
-        admin.MapMethods("/api/blobs/{digest}", [HttpMethods.Head], (HttpContext c, string digest, BlobEndpoints e) => e.HeadAsync(c, digest));
-        admin.MapPost("/api/blobs/{digest}", (HttpContext c, string digest, BlobEndpoints e) => e.PostAsync(c, digest));
+        admin.MapPost("/api/pull", (RequestDelegate)management.PullAsync);
+        admin.MapPost("/api/push", (RequestDelegate)management.PushAsync);
+        admin.MapPost("/api/create", (RequestDelegate)management.CreateAsync);
+        admin.MapPost("/api/copy", (RequestDelegate)management.CopyAsync);
+        admin.MapDelete("/api/delete", (RequestDelegate)management.DeleteAsync);
+        admin.MapMethods("/api/blobs/{digest}", [HttpMethods.Head], (RequestDelegate)blobs.HeadAsync);
+        admin.MapPost("/api/blobs/{digest}", (RequestDelegate)blobs.PostAsync);
     }
 
     /// <summary>Answers a path no endpoint matched: 405 for a known path with another method, else 404.</summary>

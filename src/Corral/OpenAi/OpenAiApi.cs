@@ -11,11 +11,12 @@ internal static class OpenAiApi
 
     private static void Map(RouteGroupBuilder group)
     {
-        group.MapPost("/chat/completions", (HttpContext c, OpenAiEndpoints e) => e.ChatAsync(c));
-        group.MapPost("/completions", (HttpContext c, OpenAiEndpoints e) => e.CompletionsAsync(c));
-        group.MapPost("/embeddings", (HttpContext c, OpenAiEndpoints e) => e.EmbeddingsAsync(c));
-        group.MapGet("/models", (HttpContext c, OpenAiEndpoints e) => e.ModelsAsync(c));
+        var endpoints = ((IEndpointRouteBuilder)group).ServiceProvider.GetRequiredService<OpenAiEndpoints>();
+        group.MapPost("/chat/completions", (RequestDelegate)endpoints.ChatAsync);
+        group.MapPost("/completions", (RequestDelegate)endpoints.CompletionsAsync);
+        group.MapPost("/embeddings", (RequestDelegate)endpoints.EmbeddingsAsync);
+        group.MapGet("/models", (RequestDelegate)endpoints.ModelsAsync);
         // Model ids may hold slashes (namespaces, hosts): take the rest of the path.
-        group.MapGet("/models/{**id}", (HttpContext c, string id, OpenAiEndpoints e) => e.ModelAsync(c, id));
+        group.MapGet("/models/{**id}", (RequestDelegate)endpoints.ModelAsync);
     }
 }

@@ -42,8 +42,9 @@ internal sealed class OpenAiEndpoints(ModelRouter router, ModelCatalog catalog, 
     }
 
     /// <summary><c>GET /v1/models/{id}</c>: one model, its id exactly as asked.</summary>
-    public async Task ModelAsync(HttpContext context, string id)
+    public async Task ModelAsync(HttpContext context)
     {
+        var id = (string)context.Request.RouteValues["id"]!;
         var snapshot = await catalog.GetAsync(context.RequestAborted);
         if (catalog.Resolve(snapshot, id) is not { } model)
         {
