@@ -23,7 +23,7 @@ internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, Corra
         }
         else
         {
-            caller = keys.Authenticate(BearerToken(context.Request.Headers.Authorization.ToString()));
+            caller = keys.Authenticate(BearerToken(context.Request.Headers.Authorization.ToString()), ConnectionMemory(context));
             if (caller is null)
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer";
@@ -41,6 +41,24 @@ internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, Corra
 
         context.Features.Set(caller);
         return next(context);
+    }
+
+    private static ConnectionKeyMemory? ConnectionMemory(HttpContext context)
+    {
+        var items = context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
+        if (items is null)
+        {
+            return null;
+        }
+
+        if (items.TryGetValue(typeof(ConnectionKeyMemory), out var value) && value is ConnectionKeyMemory memory)
+        {
+            return memory;
+        }
+
+        memory = new ConnectionKeyMemory();
+        items[typeof(ConnectionKeyMemory)] = memory;
+        return memory;
     }
 
     private static ReadOnlySpan<char> BearerToken(string header)

@@ -41,13 +41,6 @@ internal readonly record struct KeyHash(ulong A, ulong B, ulong C, ulong D)
         BinaryPrimitives.WriteUInt64LittleEndian(destination[24..], D);
     }
 
-    /// <summary>Compares two hashes in constant time.</summary>
-    public bool FixedTimeEquals(in KeyHash other)
-    {
-        Span<byte> a = stackalloc byte[32];
-        Span<byte> b = stackalloc byte[32];
-        WriteTo(a);
-        other.WriteTo(b);
-        return CryptographicOperations.FixedTimeEquals(a, b);
-    }
+    /// <summary>Compares two hashes in constant time (no branch depends on where they differ).</summary>
+    public bool FixedTimeEquals(in KeyHash other) => ((A ^ other.A) | (B ^ other.B) | (C ^ other.C) | (D ^ other.D)) == 0;
 }

@@ -14,6 +14,7 @@ internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProv
     public const string ConfiguredAdminId = "admin-key-option";
     private const string SecretPrefix = "corral_";
 
+    private long _version;
     private FrozenDictionary<KeyHash, (StoredKey Key, Caller Caller)> _keys = FrozenDictionary<KeyHash, (StoredKey, Caller)>.Empty;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
@@ -29,6 +30,7 @@ internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProv
         }
 
         Volatile.Write(ref _keys, keys.ToFrozenDictionary(k => k.Key, k => (k.Value, new Caller(k.Value.Id, k.Value.Name, k.Value.Role))));
+        Interlocked.Increment(ref _version);
     }
 
     /// <summary>
@@ -53,8 +55,38 @@ internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProv
         return secret;
     }
 
+    /// <summary>
+    /// Authenticates with a per-connection memory: a client on a kept-alive connection sends the same key on
+    /// every request, so the key is hashed once and later requests only compare it, in constant time, with the
+    /// one remembered. Any change to the keys (a revocation) and any other key goes the full way.
+    /// </summary>
+    public Caller? Authenticate(ReadOnlySpan<char> token, ConnectionKeyMemory? memory)
+    {
+        if (memory is null || token.IsEmpty)
+        {
+            return Authenticate(token);
+        }
+
+        var version = Volatile.Read(ref _version);
+        if (memory.Matches(token, version) is { } remembered
+            && (memory.ExpiresAt is not { } expires || expires > time.GetUtcNow()))
+        {
+            return remembered;
+        }
+
+        if (Find(token) is not { } entry)
+        {
+            return null;
+        }
+
+        memory.Remember(token, entry.Caller, version, entry.Key.ExpiresAt);
+        return entry.Caller;
+    }
+
     /// <summary>The caller a bearer token belongs to, or null for a missing, unknown, revoked or expired key.</summary>
-    public Caller? Authenticate(ReadOnlySpan<char> token)
+    public Caller? Authenticate(ReadOnlySpan<char> token) => Find(token)?.Caller;
+
+    private (StoredKey Key, Caller Caller)? Find(ReadOnlySpan<char> token)
     {
         if (token.IsEmpty)
         {
@@ -74,7 +106,7 @@ internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProv
             return null;
         }
 
-        return entry.Caller;
+        return entry;
     }
 
     /// <summary>Creates and stores a key; returns its record and the secret (shown this once).</summary>

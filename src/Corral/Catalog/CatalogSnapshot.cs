@@ -38,14 +38,14 @@ internal sealed class CatalogSnapshot
     /// A requested name already resolved against this snapshot (clients repeat the same few names, and
     /// resolving one builds several strings). Bounded, since names come from clients.
     /// </summary>
-    public CatalogModel? Resolve(string requested, Func<string, CatalogModel?> resolve)
+    public CatalogModel? Resolve<TState>(string requested, TState state, Func<string, TState, CatalogModel?> resolve)
     {
         if (_resolved.TryGetValue(requested, out var model))
         {
             return model;
         }
 
-        model = resolve(requested);
+        model = resolve(requested, state);
         if (_resolved.Count < MaxResolvedNames)
         {
             _resolved.TryAdd(requested, model);

@@ -72,7 +72,8 @@ internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient lis
     /// does not hide the unprefixed model.
     /// </summary>
     public CatalogModel? Resolve(CatalogSnapshot snapshot, string requested) =>
-        snapshot.Resolve(requested, name => snapshot.Find(KeyOf(name)) ?? snapshot.Find(ModelName.Key(name)));
+        snapshot.Resolve(requested, (this, snapshot), static (name, state) =>
+            state.snapshot.Find(state.Item1.KeyOf(name)) ?? state.snapshot.Find(ModelName.Key(name)));
 
     /// <summary>The lookup key of a model a backend lists, behind that backend's prefix.</summary>
     public static string KeyFor(string? prefix, string upstreamName) =>

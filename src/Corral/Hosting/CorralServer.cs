@@ -36,6 +36,9 @@ internal sealed class CorralServer : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls(settings.Listen);
+        // With socket completions inline (Program.cs), let Kestrel run request processing on the same thread
+        // instead of queueing it: one less hop per read and write. Safe because nothing on the request path blocks.
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
