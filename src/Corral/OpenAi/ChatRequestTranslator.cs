@@ -128,24 +128,8 @@ internal static class ChatRequestTranslator
             seed.WriteTo(writer);
         }
 
-        switch (JsonKinds.Get(request, "stop"))
-        {
-            case { ValueKind: JsonValueKind.String } one:
-                writer.WriteStartArray("stop");
-                writer.WriteStringValue(one.GetString());
-                writer.WriteEndArray();
-                break;
-            case { ValueKind: JsonValueKind.Array } many:
-                // Ollama's layer keeps the strings and silently drops anything else.
-                writer.WriteStartArray("stop");
-                foreach (var item in many.EnumerateArray().Where(i => i.ValueKind == JsonValueKind.String))
-                {
-                    writer.WriteStringValue(item.GetString());
-                }
-
-                writer.WriteEndArray();
-                break;
-        }
+        // Ollama's chat layer keeps the strings of a stop list and silently drops anything else.
+        StopOption.Write(writer, request, rejectNonStrings: false);
 
         foreach (var (name, fallback) in new (string, double?)[] { ("temperature", 1.0), ("frequency_penalty", null), ("presence_penalty", null), ("top_p", 1.0) })
         {

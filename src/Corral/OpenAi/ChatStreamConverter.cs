@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Text.Json;
-using Corral.Usage;
 
 namespace Corral.OpenAi;
 
@@ -11,40 +9,16 @@ namespace Corral.OpenAi;
 /// delta; a metrics-only final line gives no content chunk; then a finish chunk, a usage chunk when asked, and
 /// <c>[DONE]</c>. Works on the line's bytes: content is copied still escaped, never decoded and re-encoded.
 /// </summary>
-internal sealed class ChatStreamConverter(string id, string? modelPrefix, bool includeUsage, TimeProvider time) : ISseConverter
+internal sealed class ChatStreamConverter(string id, string? modelPrefix, bool includeUsage, TimeProvider time) : NativeStreamConverter
 {
     private byte[]? _head;
     private bool _roleSent;
     private bool _toolCallSent;
 
-    public bool Done { get; private set; }
+    protected override bool NeedsModel => _head is null;
 
-    public TokenUsage Usage { get; } = new();
-
-    public void Convert(ReadOnlySpan<byte> line, IBufferWriter<byte> output)
+    protected override void Write(scoped in NativeLine chunk, IBufferWriter<byte> output)
     {
-        if (Done)
-        {
-            return;
-        }
-
-        NativeLine chunk;
-        try
-        {
-            chunk = NativeLine.Parse(line, decodeModel: _head is null);
-        }
-        catch (JsonException)
-        {
-            Fail("the backend sent a line that is not JSON", output);
-            return;
-        }
-
-        if (chunk.HasError)
-        {
-            Fail(SseFrames.DecodeString(chunk.Error), output);
-            return;
-        }
-
         _head ??= Head(chunk);
         var hasContent = !chunk.Content.IsEmpty;
         var hasThinking = !chunk.Thinking.IsEmpty;
@@ -78,12 +52,6 @@ internal sealed class ChatStreamConverter(string id, string? modelPrefix, bool i
             SseFrames.Append(output, SseFrames.Done);
             Done = true;
         }
-    }
-
-    public void Fail(string message, IBufferWriter<byte> output)
-    {
-        SseFrames.AppendError(output, message);
-        Done = true;
     }
 
     private void WriteDelta(IBufferWriter<byte> output, ReadOnlySpan<byte> reasoning, ReadOnlySpan<byte> content, bool withContent, ReadOnlySpan<byte> toolCalls, ReadOnlySpan<byte> logprobs)

@@ -134,27 +134,10 @@ internal static class CompletionRequestTranslator
             s.WriteTo(writer);
         }
 
-        switch (JsonKinds.Get(request, "stop"))
+        // Its completions layer refuses a stop list with anything but strings.
+        if (StopOption.Write(writer, request, rejectNonStrings: true) is { } stopError)
         {
-            case { ValueKind: JsonValueKind.String } one:
-                writer.WriteStartArray("stop");
-                writer.WriteStringValue(one.GetString());
-                writer.WriteEndArray();
-                break;
-            case { ValueKind: JsonValueKind.Array } many:
-                if (many.EnumerateArray().FirstOrDefault(i => i.ValueKind != JsonValueKind.String) is { ValueKind: not JsonValueKind.Undefined } bad)
-                {
-                    return $"invalid type for 'stop' field: {JsonKinds.GoType(bad.ValueKind)}";
-                }
-
-                writer.WriteStartArray("stop");
-                foreach (var item in many.EnumerateArray())
-                {
-                    writer.WriteStringValue(item.GetString());
-                }
-
-                writer.WriteEndArray();
-                break;
+            return stopError;
         }
 
         return null;

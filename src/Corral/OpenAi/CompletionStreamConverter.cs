@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Text.Json;
-using Corral.Usage;
 
 namespace Corral.OpenAi;
 
@@ -10,39 +8,15 @@ namespace Corral.OpenAi;
 /// chunk, and with <c>include_usage</c> every chunk carries a zeroed usage and a last <c>choices:[]</c> chunk the
 /// real one; then <c>[DONE]</c>.
 /// </summary>
-internal sealed class CompletionStreamConverter(string id, string? modelPrefix, bool includeUsage, TimeProvider time) : ISseConverter
+internal sealed class CompletionStreamConverter(string id, string? modelPrefix, bool includeUsage, TimeProvider time) : NativeStreamConverter
 {
     private byte[]? _id;
     private byte[]? _tail;
 
-    public bool Done { get; private set; }
+    protected override bool NeedsModel => _tail is null;
 
-    public TokenUsage Usage { get; } = new();
-
-    public void Convert(ReadOnlySpan<byte> line, IBufferWriter<byte> output)
+    protected override void Write(scoped in NativeLine chunk, IBufferWriter<byte> output)
     {
-        if (Done)
-        {
-            return;
-        }
-
-        NativeLine chunk;
-        try
-        {
-            chunk = NativeLine.Parse(line, decodeModel: _tail is null);
-        }
-        catch (JsonException)
-        {
-            Fail("the backend sent a line that is not JSON", output);
-            return;
-        }
-
-        if (chunk.HasError)
-        {
-            Fail(SseFrames.DecodeString(chunk.Error), output);
-            return;
-        }
-
         if (_tail is null)
         {
             _id = SseFrames.JsonString(id);
@@ -93,12 +67,6 @@ internal sealed class CompletionStreamConverter(string id, string? modelPrefix, 
             SseFrames.Append(output, SseFrames.Done);
             Done = true;
         }
-    }
-
-    public void Fail(string message, IBufferWriter<byte> output)
-    {
-        SseFrames.AppendError(output, message);
-        Done = true;
     }
 
     private void Start(IBufferWriter<byte> output)

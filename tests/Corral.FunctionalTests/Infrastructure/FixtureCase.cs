@@ -41,31 +41,11 @@ public sealed class FixtureCase
     /// <summary>Every case whose file name starts with <paramref name="prefix"/> ("n" native, "o" OpenAI).</summary>
     public static IEnumerable<FixtureCase> Load(string prefix)
     {
-        var folder = Folder();
+        var folder = FixtureFolder.Path;
         foreach (var file in Directory.GetFiles(folder, prefix + "*.json").Order(StringComparer.Ordinal))
         {
             using var document = JsonDocument.Parse(System.IO.File.ReadAllText(file));
             yield return new FixtureCase(file, document.RootElement.Clone());
         }
-    }
-
-    /// <summary>The fixture folder: CORRAL_FIXTURES, else shared/fixtures/ollama beside the repository.</summary>
-    public static string Folder()
-    {
-        if (Environment.GetEnvironmentVariable("CORRAL_FIXTURES") is { Length: > 0 } configured)
-        {
-            return configured;
-        }
-
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = System.IO.Path.Combine(dir.FullName, "shared", "fixtures", "ollama");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new DirectoryNotFoundException("shared/fixtures/ollama was not found above " + AppContext.BaseDirectory + "; set CORRAL_FIXTURES");
     }
 }

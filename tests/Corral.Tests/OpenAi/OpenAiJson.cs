@@ -92,7 +92,7 @@ internal static class OpenAiJson
     /// <summary>A conformance case from shared/fixtures/ollama, by the start of its file name ("o02").</summary>
     public static JsonElement Fixture(string prefix)
     {
-        var files = Directory.GetFiles(FixtureFolder(), prefix + "_*.json");
+        var files = Directory.GetFiles(FixtureFolder.Path, prefix + "_*.json");
         files.Should().ContainSingle($"one fixture starts with {prefix}");
         return Parse(File.ReadAllText(files[0]));
     }
@@ -101,102 +101,5 @@ internal static class OpenAiJson
     /// Fails unless <paramref name="actual"/> matches <paramref name="expected"/> as the fixtures define it: every
     /// key matches, no extra keys, numbers compare by value (1.0 equals 1), and "&lt;any&gt;" matches any value.
     /// </summary>
-    public static void ShouldMatch(JsonElement actual, JsonElement expected)
-    {
-        var differences = new List<string>();
-        Compare(expected, actual, "$", differences);
-        differences.Should().BeEmpty($"the JSON should match the expectation; actual: {actual.GetRawText()}");
-    }
-
-    private static string FixtureFolder()
-    {
-        if (Environment.GetEnvironmentVariable("CORRAL_FIXTURES") is { Length: > 0 } configured)
-        {
-            return configured;
-        }
-
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "fixtures", "ollama");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new DirectoryNotFoundException("shared/fixtures/ollama was not found above " + AppContext.BaseDirectory + "; set CORRAL_FIXTURES");
-    }
-
-    private static void Compare(JsonElement expected, JsonElement actual, string path, List<string> differences)
-    {
-        if (expected.ValueKind == JsonValueKind.String && expected.GetString() == "<any>")
-        {
-            return;
-        }
-
-        if (expected.ValueKind == JsonValueKind.Number && actual.ValueKind == JsonValueKind.Number)
-        {
-            if (expected.GetDecimal() != actual.GetDecimal())
-            {
-                differences.Add($"{path}: expected {expected.GetRawText()}, got {actual.GetRawText()}");
-            }
-
-            return;
-        }
-
-        if (expected.ValueKind != actual.ValueKind)
-        {
-            differences.Add($"{path}: expected {expected.ValueKind} {expected.GetRawText()}, got {actual.ValueKind} {actual.GetRawText()}");
-            return;
-        }
-
-        switch (expected.ValueKind)
-        {
-            case JsonValueKind.Object:
-                var unseen = new HashSet<string>(StringComparer.Ordinal);
-                foreach (var property in actual.EnumerateObject())
-                {
-                    unseen.Add(property.Name);
-                }
-
-                foreach (var property in expected.EnumerateObject())
-                {
-                    if (!actual.TryGetProperty(property.Name, out var value))
-                    {
-                        differences.Add($"{path}.{property.Name}: missing");
-                        continue;
-                    }
-
-                    unseen.Remove(property.Name);
-                    Compare(property.Value, value, $"{path}.{property.Name}", differences);
-                }
-
-                foreach (var extra in unseen)
-                {
-                    differences.Add($"{path}.{extra}: not expected");
-                }
-
-                break;
-            case JsonValueKind.Array:
-                if (expected.GetArrayLength() != actual.GetArrayLength())
-                {
-                    differences.Add($"{path}: expected {expected.GetArrayLength()} items, got {actual.GetArrayLength()}");
-                    return;
-                }
-
-                for (var i = 0; i < expected.GetArrayLength(); i++)
-                {
-                    Compare(expected[i], actual[i], $"{path}[{i}]", differences);
-                }
-
-                break;
-            case JsonValueKind.String:
-                if (expected.GetString() != actual.GetString())
-                {
-                    differences.Add($"{path}: expected {expected.GetRawText()}, got {actual.GetRawText()}");
-                }
-
-                break;
-        }
-    }
+    public static void ShouldMatch(JsonElement actual, JsonElement expected) => JsonMatch.ShouldMatch(expected, actual);
 }

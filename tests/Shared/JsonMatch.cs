@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Corral.FunctionalTests.Infrastructure;
+namespace Corral.Testing;
 
 /// <summary>
 /// Compares JSON the way the fixtures define it: every key must match exactly, no extra keys are allowed,
