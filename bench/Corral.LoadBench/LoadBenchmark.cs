@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Corral.LoadBench;
+
+/// <summary>The whole run: tools checked, Corral published, each scenario in turn, results written.</summary>
+internal static class LoadBenchmark
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var options = BenchOptions.Parse(args);
+        if (options is null)
+        {
+            return args.Contains("--help") || args.Contains("-h") ? 0 : 2;
+        }
+
+        // Whatever ends the run, nothing it started outlives it, and its temporary folder goes too.
+        var work = Directory.CreateTempSubdirectory("corral-loadbench-").FullName;
+        Console.CancelKeyPress += (_, _) => CleanUp(work);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => CleanUp(work));
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcess.KillAll();
+        try
+        {
+            return await RunAsync(options, work, string.Join(' ', ["dotnet run -c Release --project bench/Corral.LoadBench", .. args.Length > 0 ? ["--", .. args] : Array.Empty<string>()]));
+        }
+        catch (BenchmarkException e)
+        {
+            await Console.Error.WriteLineAsync("Benchmark failed: " + e.Message);
+            return 1;
+        }
+        finally
+        {
+            CleanUp(work);
+        }
+    }
+
+    private static void CleanUp(string work)
+    {
+        ChildProcess.KillAll();
+        try
+        {
+            Directory.Delete(work, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Already gone, or a process still closing a file in it; the folder is in /tmp.
+        }
+    }
+
+    private static async Task<int> RunAsync(BenchOptions options, string work, string command)
+    {
+        foreach (var tool in new[] { "nginx", "wrk" })
+        {
+            if (!Tools.Exists(tool))
+            {
+                throw new BenchmarkException($"'{tool}' is not installed or not on PATH. On Debian/Ubuntu: sudo apt-get install nginx-light wrk");
+            }
+        }
+
+        var root = RepositoryRoot();
+        var clock = Stopwatch.StartNew();
+        var key = "corral_bench_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        var report = new BenchReport
+        {
+            StartedAt = DateTimeOffset.Now,
+            Command = command,
+            Machine = MachineInfo.Collect(root),
+            Method = Method(options),
+            Rounds = options.Rounds,
+            SecondsPerRun = options.DurationSeconds,
+            Concurrencies = options.Concurrencies,
+        };
+        if (options.Quick)
+        {
+            report.Notes.Add("A --quick run: one round, 2 s per run, fewer concurrencies and requests; indicative only.");
+        }
+
+        var corral = options.CorralPath ?? CorralProcess.Publish(root, work);
+        Console.WriteLine($"Corral: {corral}; work folder {work}");
+
+        if (options.Scenarios.Contains("throughput"))
+        {
+            report.Throughput = await SideBySide.RunAsync(options, corral, work, key, report);
+        }
+
+        if (options.Scenarios.Contains("speed"))
+        {
+            Console.WriteLine("Streaming at model speed ...");
+            report.StreamTiming = await StreamTiming.RunAsync(options, corral, work, key);
+        }
+
+        if (options.Scenarios.Contains("memory"))
+        {
+            report.Memory = await OpenStreams.RunAsync(options, corral, work, key);
+        }
+
+        if (options.Scenarios.Contains("fleet"))
+        {
+            report.Fleet = await Fleet.RunAsync(corral, work, key);
+        }
+
+        report.Targets = Targets.Judge(report);
+        report.DurationMinutes = clock.Elapsed.TotalMinutes;
+        report.Machine = report.Machine with { LoadAverageAtEnd = MachineInfo.LoadAverage() };
+        var output = options.OutputDirectory ?? Path.Combine(root, "bench", "results");
+        var written = ReportWriter.Write(report, output);
+
+        Console.WriteLine();
+        foreach (var target in report.Targets)
+        {
+            Console.WriteLine($"{target.Target}: {target.Measured} → {target.Verdict}");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"Results: {written} (and .json, latest.md) after {clock.Elapsed.TotalMinutes:0.0} minutes");
+        return 0;
+    }
+
+    private static string Method(BenchOptions options)
+    {
+        var concurrencies = string.Join(", ", options.Concurrencies);
+        return string.Create(CultureInfo.InvariantCulture, $$"""
+            Everything on loopback on this one machine. The fake Ollama backend is nginx with one worker answering fixed
+            bodies (`return 200 '…'`: a three-model tag list, a 400-byte chat answer, 32-line NDJSON streams sent chunked
+            like Ollama's). The bearer proxy is nginx with two workers: `if ($http_authorization != "Bearer …") { return 401; }`,
+            `proxy_pass` to a keep-alive upstream, `proxy_buffering off`, the Authorization header not forwarded. Corral is
+            the published Release build run as `corral serve --admin-key … --backend <fake> --log-level warning`, with
+            authentication on and its defaults otherwise. Every request carries `Authorization: Bearer <key>` (the
+            direct ones too; the backend ignores it).
+
+            Load: `wrk -t1 -c<c> -d{{options.DurationSeconds}}s --latency`, concurrency c = {{concurrencies}}. Each cell runs direct,
+            nginx, Corral one after the other, and after a warm-up pass the whole set of cells is repeated for
+            {{options.Rounds}} round(s) (A B A B), so that drift in the machine's load spreads over all three. Figures are medians over
+            the rounds; non-2xx and socket errors are summed. "adds (p50)" is the front door's median latency minus the
+            direct median at the same concurrency. wrk, nginx and Corral share the machine's {{Environment.ProcessorCount}}
+            cores, so at high concurrency the figures also measure how much CPU each front door takes from the others.
+            """);
+    }
+
+    private static string RepositoryRoot()
+    {
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        {
+            for (var folder = new DirectoryInfo(start); folder is not null; folder = folder.Parent)
+            {
+                if (File.Exists(Path.Combine(folder.FullName, "Corral.slnx")))
+                {
+                    return folder.FullName;
+                }
+            }
+        }
+
+        throw new BenchmarkException("cannot find the repository (Corral.slnx) above the current folder");
+    }
+}

@@ -1,0 +1,3 @@
+using Corral.LoadBench;
+
+return await LoadBenchmark.RunAsync(args);

@@ -1,0 +1,187 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Corral.LoadBench;
+
+/// <summary>Writes a run's results as JSON and Markdown (dated files and latest.md).</summary>
+internal static class ReportWriter
+{
+    private static readonly JsonSerializerOptions s_json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>Writes the files and returns the path of the Markdown one.</summary>
+    public static string Write(BenchReport report, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var stamp = report.StartedAt.ToLocalTime().ToString("yyyy-MM-dd-HHmm", CultureInfo.InvariantCulture);
+        var markdown = Markdown(report, stamp);
+        File.WriteAllText(Path.Combine(directory, stamp + ".json"), JsonSerializer.Serialize(report, s_json) + "\n");
+        var path = Path.Combine(directory, stamp + ".md");
+        File.WriteAllText(path, markdown);
+        File.WriteAllText(Path.Combine(directory, "latest.md"), markdown);
+        return path;
+    }
+
+    private static string Markdown(BenchReport report, string stamp)
+    {
+        var md = new StringBuilder();
+        void Line(FormattableString text) => md.Append(text.ToString(CultureInfo.InvariantCulture)).Append('\n');
+
+        Line($"# Corral load benchmark, {report.StartedAt.ToLocalTime():yyyy-MM-dd HH:mm}");
+        Line($"");
+        Line($"Raw figures: [{stamp}.json]({stamp}.json). Produced by `{report.Command}` (see [bench/README.md](../README.md)); took {report.DurationMinutes:0.0} minutes.");
+        Line($"");
+        Line($"## Machine");
+        Line($"");
+        var m = report.Machine;
+        Line($"| | |");
+        Line($"|---|---|");
+        Line($"| CPU | {m.CpuModel}, {m.Processors} logical processors (`nproc`) |");
+        Line($"| Memory | {m.Memory} |");
+        Line($"| OS | {m.OperatingSystem}, kernel {m.Kernel} |");
+        Line($"| .NET | {m.DotnetRuntime} (Corral published framework-dependent, Release, run as `corral serve`) |");
+        Line($"| nginx | {m.Nginx} |");
+        Line($"| wrk | {m.Wrk} |");
+        Line($"| Corral | commit {m.CorralCommit} |");
+        Line($"| Load average | {m.LoadAverageAtStart} at start, {m.LoadAverageAtEnd} at end |");
+        Line($"| Open files limit | {m.OpenFilesLimit} |");
+        Line($"");
+        Line($"## Method");
+        Line($"");
+        md.Append(report.Method).Append('\n');
+        Line($"");
+
+        foreach (var table in report.Throughput)
+        {
+            Line($"## {table.Title}");
+            Line($"");
+            Line($"`{table.Request}`");
+            Line($"");
+            if (table.Note is { } note)
+            {
+                Line($"{note}");
+                Line($"");
+            }
+
+            if (table.ChunksPerResponse is { } chunks)
+            {
+                Line($"{chunks} SSE chunks per answer (`data:` frames before `[DONE]`); chunks/s = req/s × {chunks}.");
+                Line($"");
+                Line($"| c | Corral req/s | chunks/s | p50 | p99 | non-2xx | socket errors |");
+                Line($"|--:|--:|--:|--:|--:|--:|--:|");
+                foreach (var row in table.Rows)
+                {
+                    var c = row.Corral;
+                    Line($"| {row.Concurrency} | {Format.Rate(c.RequestsPerSecond)} | {Format.Rate(row.ChunksPerSecond)} | {Format.Us(c.P50Us)} | {Format.Us(c.P99Us)} | {c.Non2xx} | {c.SocketErrors} |");
+                }
+            }
+            else
+            {
+                Line($"| c | direct req/s | nginx req/s | Corral req/s | Corral/nginx | direct p50 | nginx p50 | Corral p50 | direct p99 | nginx p99 | Corral p99 | nginx adds (p50) | Corral adds (p50) | non-2xx d/n/c | socket errors d/n/c |");
+                Line($"|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+                foreach (var row in table.Rows)
+                {
+                    var (d, n, c) = (row.Direct!, row.Nginx!, row.Corral);
+                    Line($"| {row.Concurrency} | {Format.Rate(d.RequestsPerSecond)} | {Format.Rate(n.RequestsPerSecond)} | {Format.Rate(c.RequestsPerSecond)} | **{Format.Ratio(row.CorralToNginx)}** | {Format.Us(d.P50Us)} | {Format.Us(n.P50Us)} | {Format.Us(c.P50Us)} | {Format.Us(d.P99Us)} | {Format.Us(n.P99Us)} | {Format.Us(c.P99Us)} | {Format.SignedUs(row.NginxAddedP50Us)} | **{Format.SignedUs(row.CorralAddedP50Us)}** | {d.Non2xx}/{n.Non2xx}/{c.Non2xx} | {d.SocketErrors}/{n.SocketErrors}/{c.SocketErrors} |");
+                }
+            }
+
+            Line($"");
+        }
+
+        if (report.CorralRssAfterThroughputBytes is { } rss)
+        {
+            Line($"Corral's resident memory after the side-by-side runs: {Format.Megabytes(rss)} (peak {Format.Megabytes(report.CorralPeakRssDuringThroughputBytes ?? 0)}).");
+            Line($"");
+        }
+
+        if (report.StreamTiming is { } t)
+        {
+            Line($"## Streaming at model speed");
+            Line($"");
+            Line($"A simulated Ollama (`Corral.Simulator`, in the benchmark's process) generating {t.TokensPerSecond:0} tokens/s, `POST /api/generate` with `num_predict` {t.TokensPerAnswer} ({t.LinesPerAnswer} lines), {t.Requests} requests through each door in turn, read by a .NET `HttpClient` (`ResponseHeadersRead`, 4 KiB reads) that timestamps each line when the read that completes it returns. nginx (the bearer proxy, here in front of the simulator) is a reference for what one more process hop costs on this machine.");
+            Line($"");
+            Line($"| | direct | nginx | Corral | nginx adds | Corral adds |");
+            Line($"|---|--:|--:|--:|--:|--:|");
+            var (d, n, c) = (t.Direct, t.Nginx, t.Corral);
+            Line($"| time to first line (median) | {Format.Us(d.FirstLineMedianUs)} | {Format.Us(n.FirstLineMedianUs)} | {Format.Us(c.FirstLineMedianUs)} | {Format.SignedUs(t.NginxTtftAddedUs)} | **{Format.SignedUs(t.TtftAddedUs)}** |");
+            Line($"| gap between token lines, median | {Format.Us(d.GapMedianUs)} | {Format.Us(n.GapMedianUs)} | {Format.Us(c.GapMedianUs)} | {Format.SignedUs(n.GapMedianUs - d.GapMedianUs)} | {Format.SignedUs(c.GapMedianUs - d.GapMedianUs)} |");
+            Line($"| gap between token lines, p99 | {Format.Us(d.GapP99Us)} | {Format.Us(n.GapP99Us)} | {Format.Us(c.GapP99Us)} | {Format.SignedUs(n.GapP99Us - d.GapP99Us)} | {Format.SignedUs(c.GapP99Us - d.GapP99Us)} |");
+            Line($"| token lines arriving < ¼ interval after the previous one | {d.BunchedLines} | {n.BunchedLines} | {c.BunchedLines} | | |");
+            Line($"| reads that delivered 2+ token lines | {d.MultiLineReads} | {n.MultiLineReads} | {c.MultiLineReads} | | |");
+            Line($"");
+        }
+
+        if (report.Memory is { } mem)
+        {
+            Line($"## Memory");
+            Line($"");
+            Line($"Corral in front of a simulated Ollama at {mem.TokensPerSecond:0} tokens/s; {mem.Streams:#,0} streamed `POST /api/generate` (`num_predict` {mem.TokensPerStream}, about {mem.TokensPerStream / mem.TokensPerSecond:0} s each) started at once from one `HttpClient`. RSS is VmRSS of the Corral process (`/proc/PID/status`).");
+            Line($"");
+            Line($"| | |");
+            Line($"|---|--:|");
+            Line($"| RSS idle, after warm-up | **{Format.Megabytes(mem.IdleRssBytes)}** |");
+            Line($"| time until every stream had its first line | {mem.SecondsToOpenAll:0.0} s |");
+            Line($"| streams open when sampled | {mem.StreamsOpenWhenSampled:#,0} |");
+            Line($"| RSS with them open (highest of 5 samples) | **{Format.Megabytes(mem.OpenRssBytes)}** |");
+            Line($"| peak RSS (VmHWM) | {Format.Megabytes(mem.PeakRssBytes)} |");
+            Line($"| completed with the final `done:true` line | {mem.Completed:#,0} |");
+            Line($"| dropped | {mem.Dropped} |");
+            Line($"| RSS 2 s after the streams ended | {Format.Megabytes(mem.AfterRssBytes)} |");
+            Line($"| open files limit of the benchmark and Corral | {mem.OpenFilesLimit} |");
+            foreach (var error in mem.Errors)
+            {
+                Line($"| error | {error} |");
+            }
+
+            Line($"");
+        }
+
+        if (report.Fleet is { } f)
+        {
+            Line($"## Fleet catalog");
+            Line($"");
+            Line($"{f.Backends} simulated Ollama servers in the benchmark's process, {f.ModelsPerBackend} models each ({f.SharedModels} on every server, {f.ModelsPerBackend - f.SharedModels} each server's own), passed to Corral with `--config`. Cold: the first `GET /api/tags`, sent as soon as `/healthz` answered (Corral starts building the catalog at start-up). Warm: {f.WarmRequests} requests one after the other on a kept-alive connection, timed by the client until the whole body was read.");
+            Line($"");
+            Line($"| | |");
+            Line($"|---|--:|");
+            Line($"| merged models in the answer | {f.MergedModels:#,0} ({f.ResponseBytes / 1024.0:#,0} KiB) |");
+            Line($"| process start to `/healthz` | {Format.Ms(f.StartToHealthyMs)} |");
+            Line($"| cold `/api/tags` | {Format.Ms(f.ColdTagsMs)} |");
+            Line($"| warm `/api/tags`, median | **{Format.Ms(f.WarmMedianMs)}** |");
+            Line($"| warm `/api/tags`, p99 | {Format.Ms(f.WarmP99Ms)} |");
+            Line($"| Corral RSS afterwards | {Format.Megabytes(f.CorralRssBytes)} |");
+            Line($"");
+        }
+
+        Line($"## Targets (issue #4)");
+        Line($"");
+        Line($"| target | measured | verdict |");
+        Line($"|---|---|---|");
+        foreach (var target in report.Targets)
+        {
+            Line($"| {target.Target} | {target.Measured} | {target.Verdict} |");
+        }
+
+        if (report.Notes.Count > 0)
+        {
+            Line($"");
+            Line($"## Notes");
+            Line($"");
+            foreach (var note in report.Notes)
+            {
+                Line($"- {note}");
+            }
+        }
+
+        return md.ToString();
+    }
+}
