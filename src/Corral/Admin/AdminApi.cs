@@ -11,11 +11,19 @@ internal static class AdminApi
 {
     public static void MapAdminApi(this IEndpointRouteBuilder routes)
     {
+        // Plain RequestDelegates over the singletons: no parameter binding, so the delegate factory (and the
+        // expression-tree compiler it loads) stays out of the process.
+        var services = routes.ServiceProvider;
+        var keys = services.GetRequiredService<KeyRing>();
+        var time = services.GetRequiredService<TimeProvider>();
+        var fleet = services.GetRequiredService<BackendFleet>();
+        var catalog = services.GetRequiredService<ModelCatalog>();
+
         var group = routes.MapGroup("/admin/api").WithMetadata(new AdminOnlyEndpoint());
-        group.MapPost("/keys", CreateKeyAsync);
-        group.MapGet("/keys", ListKeysAsync);
-        group.MapDelete("/keys/{id}", RevokeKeyAsync);
-        group.MapGet("/backends", ListBackendsAsync);
+        group.MapPost("/keys", context => CreateKeyAsync(context, keys, time));
+        group.MapGet("/keys", context => ListKeysAsync(context, keys, time));
+        group.MapDelete("/keys/{id}", context => RevokeKeyAsync(context, (string)context.Request.RouteValues["id"]!, keys));
+        group.MapGet("/backends", context => ListBackendsAsync(context, fleet, catalog));
     }
 
     private static async Task CreateKeyAsync(HttpContext context, KeyRing keys, TimeProvider time)

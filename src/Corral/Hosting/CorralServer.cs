@@ -152,15 +152,22 @@ internal static class CorralServiceCollectionExtensions
         app.UseRouting();
         app.UseMiddleware<AccessMiddleware>();
 
-        app.MapGet("/healthz", () => Results.Json(new HealthBody("ok"), CorralJsonContext.Default.HealthBody)).WithMetadata(new AnonymousEndpoint());
-        app.MapGet("/readyz", (Readiness readiness) => readiness.StoreOpen
-            ? Results.Json(new HealthBody("ready"), CorralJsonContext.Default.HealthBody)
-            : Results.Json(new HealthBody("starting"), CorralJsonContext.Default.HealthBody, statusCode: StatusCodes.Status503ServiceUnavailable))
+        var readiness = app.Services.GetRequiredService<Readiness>();
+        app.MapGet("/healthz", context => WriteHealthAsync(context, StatusCodes.Status200OK, "ok")).WithMetadata(new AnonymousEndpoint());
+        app.MapGet("/readyz", context => readiness.StoreOpen
+            ? WriteHealthAsync(context, StatusCodes.Status200OK, "ready")
+            : WriteHealthAsync(context, StatusCodes.Status503ServiceUnavailable, "starting"))
             .WithMetadata(new AnonymousEndpoint());
         app.MapAdminApi();
         app.MapNativeApi();
         app.MapOpenAiApi();
-        app.MapFallback("{*path}", NativeApi.UnmatchedAsync);
+        app.MapFallback("{*path}", (RequestDelegate)NativeApi.UnmatchedAsync);
+    }
+
+    private static Task WriteHealthAsync(HttpContext context, int status, string state)
+    {
+        context.Response.StatusCode = status;
+        return context.Response.WriteAsJsonAsync(new HealthBody(state), CorralJsonContext.Default.HealthBody, cancellationToken: context.RequestAborted);
     }
 }
 

@@ -46,7 +46,7 @@ internal static class NativeApi
         var blobs = services.GetRequiredService<BlobEndpoints>();
 
         string[] getHead = [HttpMethods.Get, HttpMethods.Head];
-        group.MapMethods("/", getHead, FleetInfoEndpoints.RootAsync);
+        group.MapMethods("/", getHead, (RequestDelegate)FleetInfoEndpoints.RootAsync);
         group.MapMethods("/api/version", getHead, (RequestDelegate)info.VersionAsync);
         group.MapMethods("/api/tags", getHead, (RequestDelegate)info.TagsAsync);
         group.MapGet("/api/ps", (RequestDelegate)info.PsAsync);
