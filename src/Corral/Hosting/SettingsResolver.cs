@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Corral.Fleet;
 
 namespace Corral.Hosting;
@@ -7,7 +6,7 @@ namespace Corral.Hosting;
 /// Turns command-line arguments, environment variables and the config file into <see cref="CorralSettings"/>.
 /// Precedence: command line, then environment, then defaults. Every problem is collected and reported together.
 /// </summary>
-internal static partial class SettingsResolver
+internal static class SettingsResolver
 {
     public const int MinimumAdminKeyLength = 16;
 
@@ -144,12 +143,12 @@ internal static partial class SettingsResolver
 
         foreach (var backend in backends)
         {
-            if (!NamePattern().IsMatch(backend.Name))
+            if (!IsName(backend.Name, "._:-"))
             {
                 problems.Add($"backend name '{backend.Name}' may use only letters, digits, '.', '_', ':' and '-'");
             }
 
-            if (backend.Prefix is { } prefix && !PrefixPattern().IsMatch(prefix))
+            if (backend.Prefix is { } prefix && !IsName(prefix, "_-"))
             {
                 problems.Add($"backend '{backend.Name}': prefix '{prefix}' may use only letters, digits, '_' and '-' (it is joined to model names with a '.')");
             }
@@ -190,9 +189,7 @@ internal static partial class SettingsResolver
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
-    [GeneratedRegex("^[A-Za-z0-9._:-]{1,64}$")]
-    private static partial Regex NamePattern();
-
-    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
-    private static partial Regex PrefixPattern();
+    // Letters, digits and the given punctuation, 1 to 64 characters.
+    private static bool IsName(string value, string punctuation) =>
+        value.Length is >= 1 and <= 64 && value.All(c => char.IsAsciiLetterOrDigit(c) || punctuation.Contains(c, StringComparison.Ordinal));
 }
