@@ -36,6 +36,21 @@ public sealed class FixtureCase
         ? (body.TryGetProperty("model", out var m) ? m.GetString() : body.TryGetProperty("name", out var n) ? n.GetString() : null)
         : null;
 
+    /// <summary>The client's request of this case, ready to send.</summary>
+    public HttpRequestMessage ToRequest()
+    {
+        var request = new HttpRequestMessage(new HttpMethod(Method), Path);
+        if (RequestBody is { } body)
+        {
+            request.Content = new StringContent(body.GetRawText(), System.Text.Encoding.UTF8, "application/json");
+        }
+
+        return request;
+    }
+
+    /// <summary>Loads one case by its name (the file name without extension).</summary>
+    public static FixtureCase Named(string prefix, string name) => Load(prefix).Single(f => f.ToString() == name);
+
     public override string ToString() => System.IO.Path.GetFileNameWithoutExtension(File);
 
     /// <summary>Every case whose file name starts with <paramref name="prefix"/> ("n" native, "o" OpenAI).</summary>

@@ -24,17 +24,12 @@ public sealed class NativeConformanceTests
     [MemberData(nameof(NativeCases))]
     public async Task NativeFixture_ThroughCorral_MatchesExpected(string name)
     {
-        var fixture = FixtureCase.Load("n").Single(f => f.ToString() == name);
+        var fixture = FixtureCase.Named("n", name);
         await using var backend = await ReplayBackend.StartAsync(fixture);
         await using var corral = await CorralInstance.StartAsync([new BackendOptions { Name = "replay", Url = backend.BaseAddress }]);
         using var client = corral.Client();
 
-        using var request = new HttpRequestMessage(new HttpMethod(fixture.Method), fixture.Path);
-        if (fixture.RequestBody is { } body)
-        {
-            request.Content = new StringContent(body.GetRawText(), Encoding.UTF8, "application/json");
-        }
-
+        using var request = fixture.ToRequest();
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         var bytes = await response.Content.ReadAsByteArrayAsync();
 

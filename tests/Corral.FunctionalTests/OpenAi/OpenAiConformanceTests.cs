@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Corral.Fleet;
 using Corral.FunctionalTests.Infrastructure;
@@ -26,17 +25,12 @@ public sealed class OpenAiConformanceTests
     [MemberData(nameof(OpenAiCases))]
     public async Task OpenAiFixture_ThroughCorral_SendsTheNativeRequestAndAnswersAsExpected(string name)
     {
-        var fixture = FixtureCase.Load("o").Single(f => f.ToString() == name);
+        var fixture = FixtureCase.Named("o", name);
         await using var backend = await ReplayBackend.StartAsync(fixture);
         await using var corral = await CorralInstance.StartAsync([new BackendOptions { Name = "replay", Url = backend.BaseAddress }]);
         using var client = corral.Client();
 
-        using var request = new HttpRequestMessage(new HttpMethod(fixture.Method), fixture.Path);
-        if (fixture.RequestBody is { } body)
-        {
-            request.Content = new StringContent(body.GetRawText(), Encoding.UTF8, "application/json");
-        }
-
+        using var request = fixture.ToRequest();
         using var response = await client.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
 
