@@ -92,7 +92,8 @@ internal sealed class CatalogSnapshot
             }
         }
 
-        var models = order.Select(k => new CatalogModel(names[k], locations[k])).ToArray();
+        var listedOk = listings.Where(l => l.Ok).Select(l => l.Backend).ToHashSet();
+        var models = order.Select(k => new CatalogModel(names[k], locations[k], listedOk.Contains)).ToArray();
         var byKey = new Dictionary<string, CatalogModel>(order.Count, StringComparer.Ordinal);
         for (var i = 0; i < order.Count; i++)
         {

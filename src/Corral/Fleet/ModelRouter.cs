@@ -12,7 +12,7 @@ internal sealed class ModelRouter(ModelCatalog catalog, IRoutingPolicy policy)
     public async ValueTask<ModelLocation?> RouteAsync(string model, CancellationToken cancellationToken)
     {
         var snapshot = await catalog.GetAsync(cancellationToken);
-        return catalog.Resolve(snapshot, model) is { } entry ? Choose(entry, snapshot) : null;
+        return catalog.Resolve(snapshot, model) is { } entry ? Choose(entry) : null;
     }
 
     /// <summary>
@@ -31,18 +31,6 @@ internal sealed class ModelRouter(ModelCatalog catalog, IRoutingPolicy policy)
             : location.UpstreamName;
     }
 
-    private ModelLocation Choose(CatalogModel entry, CatalogSnapshot snapshot)
-    {
-        var locations = entry.Locations;
-        if (locations.Count == 1)
-        {
-            return locations[0];
-        }
-
-        // Prefer backends whose last listing succeeded; a backend that failed its listing is likely down.
-        var healthy = locations.Where(l => snapshot.Listings.Any(s => s.Backend == l.Backend && s.Ok)).ToArray();
-        var pool = healthy.Length > 0 ? healthy : locations;
-        var backend = policy.Pick(pool.Select(l => l.Backend).ToArray());
-        return pool.First(l => l.Backend == backend);
-    }
+    private ModelLocation Choose(CatalogModel entry) =>
+        entry.Locations.Count == 1 ? entry.Locations[0] : entry.LocationOn(policy.Pick(entry.Candidates));
 }

@@ -239,4 +239,32 @@ public sealed class CatalogSnapshotTests
         snapshot.Find(catalog.KeyOf("llama3.2"))!.Locations.Single().Backend.Name.Should().Be("plain");
         snapshot.Find(catalog.KeyOf("gpu1.qwen2.5")).Should().BeNull();
     }
+
+    [Fact]
+    public void Build_OneHolderFailedItsListing_RoutesOnlyAmongTheHealthyHolders()
+    {
+        var up = new Backend(Options("up"));
+        var down = new Backend(Options("down"));
+        var failed = Listing(down, Entry("llama3.2:latest")) with { Ok = false, Error = "connection refused" };
+
+        var snapshot = CatalogSnapshot.Build([Listing(up, Entry("llama3.2:latest")), failed], Now);
+
+        var model = snapshot.Find(ModelName.Key("llama3.2"))!;
+        model.Holders.Should().Equal(up, down);
+        model.Candidates.Should().Equal(up);
+        model.LocationOn(down).Backend.Should().Be(down);
+    }
+
+    [Fact]
+    public void Build_EveryHolderFailedItsListing_RoutesAmongAllOfThem()
+    {
+        var a = new Backend(Options("a"));
+        var b = new Backend(Options("b"));
+
+        var snapshot = CatalogSnapshot.Build(
+            [Listing(a, Entry("llama3.2:latest")) with { Ok = false }, Listing(b, Entry("llama3.2:latest")) with { Ok = false }],
+            Now);
+
+        snapshot.Find(ModelName.Key("llama3.2"))!.Candidates.Should().Equal(a, b);
+    }
 }
