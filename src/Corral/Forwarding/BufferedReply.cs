@@ -25,7 +25,7 @@ internal sealed record BufferedReply(Backend Backend, int Status, byte[] Body, s
         }
         catch (Exception e) when (e is HttpRequestException or IOException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            return new BufferedReply(backend, StatusCodes.Status502BadGateway, [], null, $"{backend.Describe()} could not be reached: {UpstreamFailure.Describe(e)}");
+            return new BufferedReply(backend, StatusCodes.Status502BadGateway, [], null, UpstreamFailure.Unreachable(backend, e));
         }
     }
 

@@ -53,9 +53,8 @@ internal sealed partial class Forwarder(BackendClient client, ILogger<Forwarder>
                 return null;
             }
 
-            var cause = UpstreamFailure.Describe(e);
-            LogUnreachable(logger, backend.Name, cause);
-            await ErrorResponses.WriteAsync(context, StatusCodes.Status502BadGateway, $"{backend.Describe()} could not be reached: {cause}");
+            LogUnreachable(logger, backend.Name, UpstreamFailure.Describe(e));
+            await ErrorResponses.WriteAsync(context, StatusCodes.Status502BadGateway, UpstreamFailure.Unreachable(backend, e));
             return null;
         }
     }
@@ -119,7 +118,7 @@ internal sealed partial class Forwarder(BackendClient client, ILogger<Forwarder>
         var contentType = context.Response.ContentType ?? string.Empty;
         if (contentType.StartsWith("application/x-ndjson", StringComparison.OrdinalIgnoreCase))
         {
-            var line = OllamaError.Encode($"{backend.Describe()} failed mid-stream: {cause}");
+            var line = OllamaError.Encode(UpstreamFailure.MidStream(backend, cause));
             await context.Response.BodyWriter.WriteAsync(line, context.RequestAborted);
             await context.Response.BodyWriter.WriteAsync("\n"u8.ToArray(), context.RequestAborted);
             return;

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Corral.Fleet;
 using System.Security.Authentication;
 
 namespace Corral.Forwarding;
@@ -6,6 +7,14 @@ namespace Corral.Forwarding;
 /// <summary>Turns a transport exception into words a user can act on ("connection refused", "timed out").</summary>
 internal static class UpstreamFailure
 {
+    /// <summary>The error text for a backend that could not be reached, naming it and the cause.</summary>
+    public static string Unreachable(Backend backend, Exception exception) =>
+        $"{backend.Describe()} could not be reached: {Describe(exception)}";
+
+    /// <summary>The error text for a backend whose answer broke off after it began.</summary>
+    public static string MidStream(Backend backend, string cause) =>
+        $"{backend.Describe()} failed mid-stream: {cause}";
+
     public static string Describe(Exception exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)

@@ -334,7 +334,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
             }
             catch (Exception e) when (!aborted.IsCancellationRequested)
             {
-                var message = $"{backend.Describe()} could not be reached: {UpstreamFailure.Describe(e)}";
+                var message = UpstreamFailure.Unreachable(backend, e);
                 if (!started[index].TrySetResult(new BufferedReply(backend, StatusCodes.Status502BadGateway, [], null, message)))
                 {
                     await channel.Writer.WriteAsync((index, null, $"failed mid-stream: {UpstreamFailure.Describe(e)}"), CancellationToken.None);

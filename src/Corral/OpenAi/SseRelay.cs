@@ -34,7 +34,7 @@ internal static class SseRelay
                 }
                 catch (Exception e) when (e is IOException or HttpRequestException && !aborted.IsCancellationRequested)
                 {
-                    converter.Fail($"{backend.Describe()} failed mid-stream: {UpstreamFailure.Describe(e)}", output);
+                    converter.Fail(UpstreamFailure.MidStream(backend, UpstreamFailure.Describe(e)), output);
                     break;
                 }
 
