@@ -15,7 +15,6 @@ internal sealed class JsonRequestBody : IDisposable
     private static readonly string[] s_routingFields = ["model", "name", "source", "destination", "from"];
 
     private byte[] _buffer;
-    private bool _pooled = true;
     private readonly Dictionary<string, (int Start, int Length, string? Value)> _fields = new(StringComparer.Ordinal);
 
     private JsonRequestBody(byte[] buffer, int length)
@@ -24,7 +23,7 @@ internal sealed class JsonRequestBody : IDisposable
         Length = length;
     }
 
-    public int Length { get; private set; }
+    public int Length { get; }
 
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
 
@@ -37,32 +36,15 @@ internal sealed class JsonRequestBody : IDisposable
     /// <summary>True when the field is present at the top level (with any value).</summary>
     public bool Has(string field) => _fields.ContainsKey(field);
 
-    /// <summary>Replaces a top-level string field's value in place, keeping every other byte as it was.</summary>
-    public void Replace(string field, string value)
-    {
-        if (!_fields.ContainsKey(field))
-        {
-            return;
-        }
-
-        var spliced = Splice([(field, value)]);
-        if (_pooled)
-        {
-            ArrayPool<byte>.Shared.Return(_buffer);
-        }
-
-        _pooled = false;
-        _buffer = spliced;
-        Length = spliced.Length;
-        _fields.Clear();
-        Parse();
-    }
-
     /// <summary>Content carrying a copy of the body with some top-level string fields replaced.</summary>
     public HttpContent ToContent(IReadOnlyList<(string Field, string Value)> replacements)
     {
-        var bytes = replacements.Count == 0 ? Memory.ToArray() : Splice(replacements);
-        var content = new ByteArrayContent(bytes);
+        if (replacements.Count == 0)
+        {
+            return ToContent();
+        }
+
+        var content = new ByteArrayContent(Splice(replacements));
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         return content;
     }
@@ -87,7 +69,7 @@ internal sealed class JsonRequestBody : IDisposable
         return output.ToArray();
     }
 
-    /// <summary>Content for a backend request carrying the (possibly rewritten) bytes.</summary>
+    /// <summary>Content for a backend request carrying the bytes exactly as the client sent them.</summary>
     public HttpContent ToContent()
     {
         var content = new ReadOnlyMemoryContent(Memory);
@@ -98,7 +80,7 @@ internal sealed class JsonRequestBody : IDisposable
     public void Dispose()
     {
         var buffer = Interlocked.Exchange(ref _buffer, []);
-        if (_pooled && buffer.Length > 0)
+        if (buffer.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }

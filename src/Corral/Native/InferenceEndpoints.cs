@@ -44,12 +44,11 @@ internal sealed class InferenceEndpoints(ModelRouter router, Forwarder forwarder
             return;
         }
 
-        if (location.Backend.Options.Prefix is not null)
-        {
-            body.Replace(field, ModelRouter.UpstreamName(location, model));
-        }
-
-        await forwarder.ForwardAsync(context, location.Backend, HttpMethod.Post, upstreamPath, body.ToContent());
+        // A prefixed backend gets the name without its prefix; otherwise the client's bytes go as they are.
+        var content = location.Backend.Options.Prefix is null
+            ? body.ToContent()
+            : body.ToContent([(field, ModelRouter.UpstreamName(location, model))]);
+        await forwarder.ForwardAsync(context, location.Backend, HttpMethod.Post, upstreamPath, content);
     }
 
     /// <summary>Ollama's own not-found text for each route (they differ, and clients match on them).</summary>
