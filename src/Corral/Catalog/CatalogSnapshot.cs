@@ -66,11 +66,10 @@ internal sealed class CatalogSnapshot
         foreach (var listing in listings)
         {
             var backend = listing.Backend;
-            var allow = backend.Options.Models.Count == 0 ? null : backend.Options.Models.Select(ModelName.Key).ToHashSet(StringComparer.Ordinal);
             foreach (var entry in listing.Models)
             {
                 var upstreamName = ListingWriter.NameOf(entry);
-                if (upstreamName is null || (allow is not null && !allow.Contains(ModelName.Key(upstreamName))))
+                if (upstreamName is null || !backend.Admits(upstreamName))
                 {
                     continue;
                 }

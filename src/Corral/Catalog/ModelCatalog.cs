@@ -84,9 +84,9 @@ internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient lis
     {
         foreach (var prefix in fleet.Prefixes)
         {
-            if (requested.Length > prefix.Length + 1 && requested[prefix.Length] == '.' && requested.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            if (ModelName.WithoutPrefix(requested, prefix) is { } rest)
             {
-                return (prefix, requested[(prefix.Length + 1)..]);
+                return (prefix, rest);
             }
         }
 

@@ -87,4 +87,13 @@ internal static class ModelName
             _ => parts[^2],
         };
     }
+
+    /// <summary>
+    /// The name behind <paramref name="prefix"/> (<c>gpu1.llama3.2</c> with <c>gpu1</c> gives <c>llama3.2</c>),
+    /// or null when the name does not carry that prefix.
+    /// </summary>
+    public static string? WithoutPrefix(string name, string prefix) =>
+        name.Length > prefix.Length + 1 && name[prefix.Length] == '.' && name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)
+            ? name[(prefix.Length + 1)..]
+            : null;
 }

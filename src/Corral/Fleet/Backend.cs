@@ -1,3 +1,6 @@
+using System.Collections.Frozen;
+using Corral.Catalog;
+
 namespace Corral.Fleet;
 
 /// <summary>A configured Ollama server and its live counters.</summary>
@@ -5,6 +8,10 @@ internal sealed class Backend(BackendOptions options)
 {
     private const int MaxCachedUris = 64;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Uri> _uris = new(StringComparer.Ordinal);
+    private readonly FrozenSet<string>? _allowed = options.Models.Count == 0
+        ? null
+        : options.Models.Select(ModelName.Key).ToFrozenSet(StringComparer.Ordinal);
+
     private int _outstanding;
 
     public BackendOptions Options { get; } = options;
@@ -25,6 +32,9 @@ internal sealed class Backend(BackendOptions options)
         Interlocked.Increment(ref _outstanding);
         return new Lease(this);
     }
+
+    /// <summary>Whether the backend's <c>models</c> allow-list (if it has one) admits this model name.</summary>
+    public bool Admits(string modelName) => _allowed is null || _allowed.Contains(ModelName.Key(modelName));
 
     /// <summary>The absolute URI of <paramref name="pathAndQuery"/> on this backend, cached for the fixed API paths.</summary>
     public Uri UriFor(string pathAndQuery)

@@ -26,9 +26,7 @@ internal sealed class ModelRouter(ModelCatalog catalog, IRoutingPolicy policy)
             return requested;
         }
 
-        return requested.Length > prefix.Length + 1 && requested[prefix.Length] == '.' && requested.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)
-            ? requested[(prefix.Length + 1)..]
-            : location.UpstreamName;
+        return ModelName.WithoutPrefix(requested, prefix) ?? location.UpstreamName;
     }
 
     private ModelLocation Choose(CatalogModel entry) =>

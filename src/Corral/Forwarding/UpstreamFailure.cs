@@ -1,6 +1,6 @@
 using System.Net.Sockets;
-using Corral.Fleet;
 using System.Security.Authentication;
+using Corral.Fleet;
 
 namespace Corral.Forwarding;
 

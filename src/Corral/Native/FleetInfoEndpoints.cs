@@ -97,10 +97,9 @@ internal sealed class FleetInfoEndpoints(BackendFleet fleet, ModelCatalog catalo
                 }
 
                 var backend = backends[i];
-                var allow = backend.Options.Models.Count == 0 ? null : backend.Options.Models.Select(ModelName.Key).ToHashSet(StringComparer.Ordinal);
                 foreach (var entry in models.EnumerateArray())
                 {
-                    if (ListingWriter.NameOf(entry) is not { } name || (allow is not null && !allow.Contains(ModelName.Key(name))))
+                    if (ListingWriter.NameOf(entry) is not { } name || !backend.Admits(name))
                     {
                         continue;
                     }

@@ -160,10 +160,9 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
         }
 
         var (prefix, bare) = catalog.SplitPrefix(model);
-        var key = ModelName.Key(bare);
         var targets = fleet.Enabled
             .Where(b => prefix is null || string.Equals(b.Options.Prefix, prefix, StringComparison.OrdinalIgnoreCase))
-            .Where(b => b.Options.Models.Count == 0 || b.Options.Models.Any(m => ModelName.Key(m) == key))
+            .Where(b => b.Admits(bare))
             .ToArray();
         if (targets.Length == 0)
         {
@@ -202,9 +201,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
     }
 
     private static string StripPrefix(Backend backend, string name) =>
-        backend.Options.Prefix is { } prefix && name.Length > prefix.Length + 1 && name[prefix.Length] == '.' && name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)
-            ? name[(prefix.Length + 1)..]
-            : name;
+        backend.Options.Prefix is { } prefix ? ModelName.WithoutPrefix(name, prefix) ?? name : name;
 
     /// <summary>Runs a progress operation (pull, create, push) streamed or not, as the client asked.</summary>
     private Task RunAsync(HttpContext context, JsonRequestBody body, string operation, string path, Backend[] targets, Func<Backend, IReadOnlyList<(string, string)>> rewrites, bool mutates) =>
