@@ -16,6 +16,10 @@ internal static class StreamTiming
     private const double TokensPerSecond = 50;
     private const int Tokens = 32;
 
+    // Short streams sent through every door before measuring, so that Corral's JIT has reached its optimised
+    // tier (methods are recompiled after 30 calls and a 100 ms delay) and what is measured is the steady state.
+    private const int WarmUpStreams = 200;
+
     public static async Task<StreamTimingFigures> RunAsync(BenchOptions options, string corralExecutable, string work, string key)
     {
         await using var simulator = await SimulatedOllama.StartAsync(new SimulatorOptions
@@ -38,9 +42,9 @@ internal static class StreamTiming
         string[] doors = [direct, nginx, viaCorral];
         foreach (var door in doors)
         {
-            for (var i = 0; i < 3; i++)
+            for (var i = 0; i < WarmUpStreams; i++)
             {
-                await ReadAsync(client, door);
+                await ReadAsync(client, door, tokens: 1);
             }
         }
 
@@ -51,7 +55,7 @@ internal static class StreamTiming
             for (var j = 0; j < doors.Length; j++)
             {
                 var door = doors[(i + j) % doors.Length];
-                runs[door].Add(await ReadAsync(client, door));
+                runs[door].Add(await ReadAsync(client, door, Tokens));
             }
         }
 
@@ -71,9 +75,9 @@ internal static class StreamTiming
             reads.Sum(r => r.MultiLineReads));
     }
 
-    private static async Task<StreamRead> ReadAsync(HttpClient client, string baseUrl)
+    private static async Task<StreamRead> ReadAsync(HttpClient client, string baseUrl, int tokens)
     {
-        var body = $$$"""{"model":"{{{FakeAnswers.Model}}}","prompt":"Why is the sky blue?","options":{"num_predict":{{{Tokens}}}}}""";
+        var body = $$$"""{"model":"{{{FakeAnswers.Model}}}","prompt":"Why is the sky blue?","options":{"num_predict":{{{tokens}}}}}""";
         using var request = new HttpRequestMessage(HttpMethod.Post, baseUrl + "/api/generate")
         {
             Content = new StringContent(body, Encoding.UTF8, "application/json"),

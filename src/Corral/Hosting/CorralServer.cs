@@ -34,7 +34,9 @@ internal sealed class CorralServer : IAsyncDisposable
     /// <summary>Opens the store, prepares the keys and starts listening.</summary>
     public static async Task<CorralServer> StartAsync(CorralSettings settings, CancellationToken cancellationToken, Action<IServiceCollection>? configureServices = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // Corral reads its own configuration (CorralSettings); the host's appsettings.json reload would only add a
+        // file watcher on the working folder (a thread and inotify reads on every change there).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.WebHost.UseUrls(settings.Listen);
         // With socket completions inline (Program.cs), let Kestrel run request processing on the same thread
         // instead of queueing it: one less hop per read and write. Safe because nothing on the request path blocks.
