@@ -115,7 +115,7 @@ internal static class AdminApi
                 [.. b.Options.Models],
                 [.. b.Options.Tags],
                 b.Options.Weight,
-                b.Options.MaxConcurrency,
+                b.MaxConcurrency,
                 b.Options.Key is not null,
                 b.Outstanding,
                 listing is null ? null : new ListingResponse(listing.Ok, listing.Error, listing.LastSuccess, listing.CheckedAt),

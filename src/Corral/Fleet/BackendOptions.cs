@@ -24,6 +24,19 @@ internal sealed record BackendOptions
 
     public double Weight { get; init; } = 1;
 
-    /// <summary>Parallel requests this backend takes; 0 means unlimited.</summary>
-    public int MaxConcurrency { get; init; }
+    /// <summary>
+    /// Parallel requests per model this backend takes (its OLLAMA_NUM_PARALLEL); 0 means unlimited, null means
+    /// the global default (<c>--max-concurrency</c>, 1 like Ollama's).
+    /// </summary>
+    public int? MaxConcurrency { get; init; }
+
+    /// <summary>Priority tier: lower tiers are preferred; a later tier is used when every earlier one is full or down.</summary>
+    public int Priority { get; init; }
+
+    /// <summary>Per-backend timeouts; null uses the global ones.</summary>
+    public TimeSpan? ConnectTimeout { get; init; }
+
+    public TimeSpan? FirstByteTimeout { get; init; }
+
+    public TimeSpan? IdleTimeout { get; init; }
 }

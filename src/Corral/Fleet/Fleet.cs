@@ -1,29 +1,204 @@
 using System.Collections.Frozen;
+using Corral.Hosting;
 
 namespace Corral.Fleet;
 
-/// <summary>All configured backends, in configuration order.</summary>
+/// <summary>
+/// The backends Corral routes to, in configuration order. It changes at run time (the configuration file is
+/// reloaded, the admin API adds, changes and removes backends): readers get an immutable snapshot, writers
+/// replace it under a lock, and a backend in use stays valid for the requests that hold it.
+/// </summary>
 internal sealed class BackendFleet
 {
-    private readonly FrozenDictionary<string, Backend> _byName;
+    private readonly Lock _gate = new();
+    private readonly CorralSettings _settings;
+    private volatile View _view;
 
-    public BackendFleet(IEnumerable<BackendOptions> backends)
+    public BackendFleet(IEnumerable<BackendOptions> backends, CorralSettings? settings = null)
     {
-        All = backends.Select(b => new Backend(b)).ToArray();
-        _byName = All.ToFrozenDictionary(b => b.Name, StringComparer.OrdinalIgnoreCase);
-        Prefixes = All.Where(b => b.Options.Prefix is not null)
-            .Select(b => b.Options.Prefix!)
-            .Distinct(StringComparer.OrdinalIgnoreCase)
-            .OrderByDescending(p => p.Length)
-            .ToArray();
+        _settings = settings ?? new CorralSettings();
+        _view = new View(backends.Select(b => new Backend(b, _settings)).ToArray());
     }
 
-    public IReadOnlyList<Backend> All { get; }
+    /// <summary>Raised after the set of backends or their configuration changed (outside the lock).</summary>
+    public event Action? Changed;
+
+    public IReadOnlyList<Backend> All => _view.All;
 
     /// <summary>Every distinct model prefix, longest first (so the most specific one matches).</summary>
-    public IReadOnlyList<string> Prefixes { get; }
+    public IReadOnlyList<string> Prefixes => _view.Prefixes;
 
     public IEnumerable<Backend> Enabled => All.Where(b => b.Enabled);
 
-    public Backend? Find(string name) => _byName.GetValueOrDefault(name);
+    public Backend? Find(string name) => _view.ByName.GetValueOrDefault(name);
+
+    /// <summary>Adds a backend; false when the name is taken.</summary>
+    public bool TryAdd(BackendOptions options, out Backend backend, BackendOrigin origin = BackendOrigin.Api)
+    {
+        lock (_gate)
+        {
+            if (Find(options.Name) is { } existing)
+            {
+                backend = existing;
+                return false;
+            }
+
+            backend = new Backend(options, _settings) { Origin = origin };
+            _view = new View([.. _view.All, backend]);
+        }
+
+        Changed?.Invoke();
+        return true;
+    }
+
+    /// <summary>
+    /// Changes a backend's configuration. The same URL keeps the backend (counters, health, loaded models); a new
+    /// URL replaces it with a new backend in the same place, and the old one finishes what it has.
+    /// </summary>
+    public Backend? Update(string name, BackendOptions options)
+    {
+        Backend updated;
+        lock (_gate)
+        {
+            if (Find(name) is not { } existing)
+            {
+                return null;
+            }
+
+            if (existing.Options.Url == options.Url)
+            {
+                existing.Update(options);
+                updated = existing;
+                _view = new View(_view.All);
+            }
+            else
+            {
+                updated = new Backend(options, _settings) { Origin = existing.Origin };
+                _view = new View(_view.All.Select(b => b == existing ? updated : b).ToArray());
+                existing.Draining = true;
+            }
+        }
+
+        Changed?.Invoke();
+        return updated;
+    }
+
+    /// <summary>Removes a backend; requests it is serving finish. False when there is no such backend.</summary>
+    public bool Remove(string name)
+    {
+        lock (_gate)
+        {
+            if (Find(name) is not { } existing)
+            {
+                return false;
+            }
+
+            existing.Draining = true;
+            _view = new View(_view.All.Where(b => b != existing).ToArray());
+        }
+
+        Changed?.Invoke();
+        return true;
+    }
+
+    /// <summary>
+    /// Makes the fleet match <paramref name="wanted"/> (a reloaded configuration): backends are matched by name,
+    /// kept, changed, added or removed; the order becomes that of <paramref name="wanted"/>. Backends that
+    /// <paramref name="keep"/> selects (added through the admin API) are left alone and stay after them.
+    /// </summary>
+    public FleetChange Apply(IReadOnlyList<BackendOptions> wanted, Func<Backend, bool>? keep = null)
+    {
+        var added = new List<string>();
+        var changed = new List<string>();
+        var removed = new List<string>();
+        lock (_gate)
+        {
+            var next = new List<Backend>(wanted.Count);
+            var used = new HashSet<Backend>();
+            foreach (var options in wanted)
+            {
+                if (Find(options.Name) is { } existing && (keep is null || !keep(existing)))
+                {
+                    used.Add(existing);
+                    if (existing.Options == options)
+                    {
+                        next.Add(existing);
+                    }
+                    else if (existing.Options.Url == options.Url)
+                    {
+                        existing.Update(options);
+                        next.Add(existing);
+                        changed.Add(options.Name);
+                    }
+                    else
+                    {
+                        existing.Draining = true;
+                        next.Add(new Backend(options, _settings));
+                        changed.Add(options.Name);
+                    }
+                }
+                else
+                {
+                    next.Add(new Backend(options, _settings));
+                    added.Add(options.Name);
+                }
+            }
+
+            foreach (var backend in _view.All)
+            {
+                if (used.Contains(backend))
+                {
+                    continue;
+                }
+
+                if (keep?.Invoke(backend) == true && next.All(b => !b.Name.Equals(backend.Name, StringComparison.OrdinalIgnoreCase)))
+                {
+                    next.Add(backend);
+                    continue;
+                }
+
+                backend.Draining = true;
+                removed.Add(backend.Name);
+            }
+
+            _view = new View([.. next]);
+        }
+
+        var change = new FleetChange(added, changed, removed);
+        if (!change.IsEmpty)
+        {
+            Changed?.Invoke();
+        }
+
+        return change;
+    }
+
+    /// <summary>Tells listeners (the catalog) that a backend's routing-relevant state changed.</summary>
+    public void NotifyChanged() => Changed?.Invoke();
+
+    private sealed class View
+    {
+        public View(Backend[] all)
+        {
+            All = all;
+            ByName = all.ToFrozenDictionary(b => b.Name, StringComparer.OrdinalIgnoreCase);
+            Prefixes = all.Where(b => b.Options.Prefix is not null)
+                .Select(b => b.Options.Prefix!)
+                .Distinct(StringComparer.OrdinalIgnoreCase)
+                .OrderByDescending(p => p.Length)
+                .ToArray();
+        }
+
+        public Backend[] All { get; }
+
+        public FrozenDictionary<string, Backend> ByName { get; }
+
+        public string[] Prefixes { get; }
+    }
+}
+
+/// <summary>What a reload or an admin call changed, by backend name.</summary>
+internal sealed record FleetChange(IReadOnlyList<string> Added, IReadOnlyList<string> Changed, IReadOnlyList<string> Removed)
+{
+    public bool IsEmpty => Added.Count == 0 && Changed.Count == 0 && Removed.Count == 0;
 }

@@ -3,16 +3,29 @@ using Corral.Catalog;
 namespace Corral.Fleet;
 
 /// <summary>
-/// Finds where a requested model should run: its catalog entry, then one of the backends holding it, chosen by
-/// the routing policy. Shared by the native and the OpenAI surfaces.
+/// Finds where a requested model lives in the catalog. Inference requests then go through the
+/// <see cref="SlotScheduler"/>; requests that need no slot (show) pick a holder here with the routing policy.
+/// Shared by the native and the OpenAI surfaces.
 /// </summary>
 internal sealed class ModelRouter(ModelCatalog catalog, IRoutingPolicy policy)
 {
-    /// <summary>The location to send the request to, or null when no enabled backend has the model.</summary>
-    public async ValueTask<ModelLocation?> RouteAsync(string model, CancellationToken cancellationToken)
+    /// <summary>The catalog entry of a requested model, or null when no enabled backend lists it.</summary>
+    public async ValueTask<CatalogModel?> FindAsync(string model, CancellationToken cancellationToken)
     {
         var snapshot = await catalog.GetAsync(cancellationToken);
-        return catalog.Resolve(snapshot, model) is { } entry ? Choose(entry) : null;
+        return catalog.Resolve(snapshot, model);
+    }
+
+    /// <summary>A location for a request that takes no slot: among healthy holders when there are any.</summary>
+    public ModelLocation PickAny(CatalogModel entry)
+    {
+        if (entry.Locations.Count == 1)
+        {
+            return entry.Locations[0];
+        }
+
+        var routable = entry.Candidates.Where(b => b.IsRoutable).ToArray();
+        return entry.LocationOn(policy.Pick(routable.Length > 0 ? routable : entry.Candidates));
     }
 
     /// <summary>
@@ -28,7 +41,4 @@ internal sealed class ModelRouter(ModelCatalog catalog, IRoutingPolicy policy)
 
         return ModelName.WithoutPrefix(requested, prefix) ?? location.UpstreamName;
     }
-
-    private ModelLocation Choose(CatalogModel entry) =>
-        entry.Locations.Count == 1 ? entry.Locations[0] : entry.LocationOn(policy.Pick(entry.Candidates));
 }

@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using Corral.Access;
 using Corral.Fleet;
 using Corral.Hosting;
@@ -12,6 +14,8 @@ namespace Corral.Forwarding;
 /// </summary>
 internal sealed class BackendClient : IDisposable
 {
+    private static readonly HttpRequestOptionsKey<TimeSpan> s_connectTimeout = new("Corral.ConnectTimeout");
+
     private readonly HttpMessageInvoker _invoker;
     private readonly bool _forwardKeyHeaders;
 
@@ -24,7 +28,9 @@ internal sealed class BackendClient : IDisposable
             AllowAutoRedirect = false,
             AutomaticDecompression = DecompressionMethods.None,
             UseCookies = false,
-            ConnectTimeout = settings.ConnectTimeout,
+            // Each backend has its own connect timeout: ConnectAsync reads it from the request.
+            ConnectTimeout = Timeout.InfiniteTimeSpan,
+            ConnectCallback = ConnectAsync,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             MaxConnectionsPerServer = int.MaxValue,
             EnableMultipleHttp2Connections = true,
@@ -43,6 +49,7 @@ internal sealed class BackendClient : IDisposable
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
+        request.Options.Set(s_connectTimeout, backend.ConnectTimeout);
 
         if (backend.Options.Key is { } key)
         {
@@ -63,4 +70,31 @@ internal sealed class BackendClient : IDisposable
         _invoker.SendAsync(request, cancellationToken);
 
     public void Dispose() => _invoker.Dispose();
+
+    /// <summary>
+    /// Opens the TCP connection as SocketsHttpHandler would (dual-mode socket, no Nagle), bounded by the
+    /// backend's connect timeout, which fails with words that name it.
+    /// </summary>
+    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        var timeout = context.InitialRequestMessage.Options.TryGetValue(s_connectTimeout, out var t) ? t : TimeSpan.FromSeconds(5);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            await socket.ConnectAsync(context.DnsEndPoint, deadline.Token);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new TimeoutException($"no connection within the connect timeout of {timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s");
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
 }

@@ -10,7 +10,7 @@ namespace Corral.Forwarding;
 /// the body written and flushed at once, so NDJSON lines reach the client while the model is still generating.
 /// The client's disconnect cancels the backend request.
 /// </summary>
-internal sealed partial class Forwarder(BackendClient client, ILogger<Forwarder> logger)
+internal sealed partial class Forwarder(BackendClient client, ShutdownDrain drain, ILogger<Forwarder> logger)
 {
     private const int BufferSize = 16 * 1024;
 
@@ -59,8 +59,20 @@ internal sealed partial class Forwarder(BackendClient client, ILogger<Forwarder>
         }
     }
 
-    /// <summary>Copies status, headers and body of <paramref name="response"/> to the client.</summary>
-    public async Task RelayAsync(HttpContext context, Backend backend, HttpResponseMessage response)
+    /// <summary>Relays a dispatched inference answer and, when all of it reached the client, completes the dispatch.</summary>
+    public async Task RelayAsync(HttpContext context, Dispatch dispatch)
+    {
+        if (await RelayAsync(context, dispatch.Backend, dispatch.Response))
+        {
+            dispatch.Complete();
+        }
+    }
+
+    /// <summary>
+    /// Copies status, headers and body of <paramref name="response"/> to the client; true when the whole answer
+    /// was relayed. Reads are bounded by the backend's idle timeout and the shutdown drain deadline.
+    /// </summary>
+    public async Task<bool> RelayAsync(HttpContext context, Backend backend, HttpResponseMessage response)
     {
         var aborted = context.RequestAborted;
         var target = context.Response;
@@ -68,11 +80,12 @@ internal sealed partial class Forwarder(BackendClient client, ILogger<Forwarder>
         CopyResponseHeaders(response, target);
         if (HttpMethods.IsHead(context.Request.Method))
         {
-            return;
+            return true;
         }
 
         var isStream = response.Content.Headers.ContentLength is null;
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        using var deadline = new RelayDeadline(aborted, drain, backend.IdleTimeout);
         try
         {
             await using var body = await response.Content.ReadAsStreamAsync(aborted);
@@ -86,17 +99,23 @@ internal sealed partial class Forwarder(BackendClient client, ILogger<Forwarder>
                 int read;
                 try
                 {
-                    read = await body.ReadAsync(buffer, aborted);
+                    deadline.Touch();
+                    read = await body.ReadAsync(buffer, deadline.Token);
                 }
                 catch (Exception e) when (e is IOException or HttpRequestException && !aborted.IsCancellationRequested)
                 {
-                    await EndBrokenStreamAsync(context, backend, UpstreamFailure.Describe(e));
-                    return;
+                    await EndBrokenStreamAsync(context, backend, UpstreamFailure.MidStream(backend, UpstreamFailure.Describe(e)));
+                    return false;
+                }
+                catch (OperationCanceledException) when (deadline.Cause(backend) is { } cause)
+                {
+                    await EndBrokenStreamAsync(context, backend, cause);
+                    return false;
                 }
 
                 if (read == 0)
                 {
-                    break;
+                    return true;
                 }
 
                 await target.BodyWriter.WriteAsync(buffer.AsMemory(0, read), aborted);
@@ -105,6 +124,7 @@ internal sealed partial class Forwarder(BackendClient client, ILogger<Forwarder>
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             // The client left; disposing the response closes the backend connection, which stops generation.
+            return false;
         }
         finally
         {
@@ -112,13 +132,13 @@ internal sealed partial class Forwarder(BackendClient client, ILogger<Forwarder>
         }
     }
 
-    private async Task EndBrokenStreamAsync(HttpContext context, Backend backend, string cause)
+    private async Task EndBrokenStreamAsync(HttpContext context, Backend backend, string message)
     {
-        LogBrokenStream(logger, backend.Name, cause);
+        LogBrokenStream(logger, backend.Name, message);
         var contentType = context.Response.ContentType ?? string.Empty;
         if (contentType.StartsWith("application/x-ndjson", StringComparison.OrdinalIgnoreCase))
         {
-            var line = OllamaError.Encode(UpstreamFailure.MidStream(backend, cause));
+            var line = OllamaError.Encode(message);
             await context.Response.BodyWriter.WriteAsync(line, context.RequestAborted);
             await context.Response.BodyWriter.WriteAsync("\n"u8.ToArray(), context.RequestAborted);
             return;
@@ -128,7 +148,7 @@ internal sealed partial class Forwarder(BackendClient client, ILogger<Forwarder>
         context.Abort();
     }
 
-    private static void CopyRequestHeaders(HttpRequest source, HttpRequestMessage target)
+    public static void CopyRequestHeaders(HttpRequest source, HttpRequestMessage target)
     {
         // An allow-list: nothing the client sends about itself (Authorization, cookies, forwarding chains)
         // reaches a backend unless it is known to be harmless and useful.
@@ -180,6 +200,6 @@ internal sealed partial class Forwarder(BackendClient client, ILogger<Forwarder>
     [LoggerMessage(Level = LogLevel.Warning, Message = "Backend {Backend} could not be reached: {Cause}")]
     private static partial void LogUnreachable(ILogger logger, string backend, string cause);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Backend {Backend} failed mid-stream: {Cause}")]
-    private static partial void LogBrokenStream(ILogger logger, string backend, string cause);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stream from backend {Backend} ended early: {Message}")]
+    private static partial void LogBrokenStream(ILogger logger, string backend, string message);
 }

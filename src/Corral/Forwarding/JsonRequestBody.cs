@@ -27,6 +27,9 @@ internal sealed class JsonRequestBody : IDisposable
 
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
 
+    /// <summary>The <c>keep_alive</c> field, when present and understood (negative: for ever).</summary>
+    public TimeSpan? KeepAlive { get; private set; }
+
     /// <summary>The <c>stream</c> field, when present as a boolean.</summary>
     public bool? Stream { get; private set; }
 
@@ -167,7 +170,13 @@ internal sealed class JsonRequestBody : IDisposable
                 }
 
                 var isStream = field is null && reader.ValueTextEquals("stream"u8);
+                var isKeepAlive = field is null && reader.ValueTextEquals("keep_alive"u8);
                 reader.Read();
+                if (isKeepAlive)
+                {
+                    KeepAlive = Fleet.KeepAlive.Read(ref reader);
+                }
+
                 if (field is not null)
                 {
                     if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null))

@@ -15,6 +15,32 @@ internal static class UpstreamFailure
     public static string MidStream(Backend backend, string cause) =>
         $"{backend.Describe()} failed mid-stream: {cause}";
 
+    /// <summary>
+    /// Whether a failure happened before the backend could have started on the request (no connection, refused,
+    /// reset, closed without answering), so that sending it to another backend is safe.
+    /// </summary>
+    public static bool IsRetryable(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case SocketException socket:
+                    return socket.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.TimedOut
+                        or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.ConnectionAborted
+                        or SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData;
+                case TimeoutException:
+                    return true;
+                case HttpIOException io:
+                    return io.HttpRequestError == HttpRequestError.ResponseEnded;
+                case HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.ResponseEnded } when e.InnerException is null:
+                    return true;
+            }
+        }
+
+        return false;
+    }
+
     public static string Describe(Exception exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
@@ -31,8 +57,8 @@ internal static class UpstreamFailure
                         SocketError.NetworkUnreachable or SocketError.HostUnreachable => "the network or host is unreachable",
                         _ => $"socket error: {socket.SocketErrorCode}",
                     };
-                case TimeoutException:
-                    return "timed out connecting";
+                case TimeoutException timeout:
+                    return timeout.Message;
                 case AuthenticationException:
                     return $"TLS handshake failed: {e.Message}";
                 case HttpIOException io when io.HttpRequestError == HttpRequestError.ResponseEnded:

@@ -130,7 +130,12 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton(settings);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<Readiness>();
-        services.AddSingleton(new BackendFleet(settings.Backends));
+        services.AddSingleton(new BackendFleet(settings.Backends, settings));
+        services.AddSingleton<SlotScheduler>();
+        services.AddSingleton<Dispatcher>();
+        services.AddSingleton<ShutdownDrain>();
+        // Kestrel waits this long for running requests after SIGTERM; the drain deadline ends them first.
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.DrainTimeout + TimeSpan.FromSeconds(5));
         services.AddSingleton<BackendClient>();
         services.AddSingleton<ListingClient>();
         services.AddSingleton<ModelCatalog>();
@@ -153,6 +158,16 @@ internal static class CorralServiceCollectionExtensions
         app.UseMiddleware<ErrorBoundaryMiddleware>();
         app.UseRouting();
         app.UseMiddleware<AccessMiddleware>();
+
+        // A changed fleet (reloaded configuration, admin API) is listed again and its waiting requests looked at.
+        var fleet = app.Services.GetRequiredService<BackendFleet>();
+        var catalog = app.Services.GetRequiredService<ModelCatalog>();
+        var scheduler = app.Services.GetRequiredService<SlotScheduler>();
+        fleet.Changed += () =>
+        {
+            catalog.Invalidate();
+            scheduler.Reconsider();
+        };
 
         var readiness = app.Services.GetRequiredService<Readiness>();
         app.MapGet("/healthz", context => WriteHealthAsync(context, StatusCodes.Status200OK, "ok")).WithMetadata(new AnonymousEndpoint());

@@ -30,6 +30,39 @@ internal sealed record CorralSettings
     /// <summary>How long Corral waits for a TCP connection to a backend.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Longest wait for a backend's first response byte (a cold load of a large model takes minutes).</summary>
+    public TimeSpan FirstByteTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Longest silence allowed between two chunks of a backend's answer.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Time between two active health checks of a backend (each one jittered by up to ±20%).</summary>
+    public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Consecutive failures (probes or requests) that open a backend's circuit.</summary>
+    public int FailureThreshold { get; init; } = 3;
+
+    /// <summary>Parallel requests per model on a backend when its configuration says nothing (Ollama's OLLAMA_NUM_PARALLEL default); 0 is unlimited.</summary>
+    public int DefaultMaxConcurrency { get; init; } = 1;
+
+    /// <summary>Requests that may wait in Corral's queue for a free slot, across the fleet.</summary>
+    public int QueueLength { get; init; } = 512;
+
+    /// <summary>Longest a request waits in the queue before it is answered 503.</summary>
+    public TimeSpan QueueTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Backends tried for one request when the earlier ones failed before answering (1 = no failover).</summary>
+    public int MaxAttempts { get; init; } = 3;
+
+    /// <summary>How long running streams may go on after SIGTERM before they are ended with an error line.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Add <c>X-Corral-Route</c> to answers, explaining why their backend was chosen.</summary>
+    public bool ExplainRoutes { get; init; }
+
+    /// <summary>How often the configuration file is checked for changes (0 turns reloading off).</summary>
+    public TimeSpan ConfigPollInterval { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Largest JSON request body accepted (blob uploads are exempt).</summary>
     public long MaxBodyBytes { get; init; } = 32L * 1024 * 1024;
 

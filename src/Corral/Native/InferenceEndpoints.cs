@@ -6,10 +6,11 @@ using Corral.Hosting;
 namespace Corral.Native;
 
 /// <summary>
-/// generate, chat, embed, embeddings and show: find the model in the catalog, pick a backend that holds it,
-/// strip the backend's prefix, and forward. An unknown model is answered here, without calling any backend.
+/// generate, chat, embed, embeddings and show: find the model in the catalog, get a slot on the best backend
+/// that holds it (show needs none), strip the backend's prefix, and forward. An unknown model is answered here,
+/// without calling any backend.
 /// </summary>
-internal sealed class InferenceEndpoints(ModelRouter router, Forwarder forwarder, CorralSettings settings)
+internal sealed class InferenceEndpoints(ModelRouter router, Dispatcher dispatcher, Forwarder forwarder, CorralSettings settings)
 {
     public Task GenerateAsync(HttpContext context) => RouteAsync(context, "/api/generate", NativeRoute.Generate);
 
@@ -38,18 +39,33 @@ internal sealed class InferenceEndpoints(ModelRouter router, Forwarder forwarder
             return;
         }
 
-        if (await router.RouteAsync(model, context.RequestAborted) is not { } location)
+        if (await router.FindAsync(model, context.RequestAborted) is not { } entry)
         {
             await OllamaError.WriteAsync(context, StatusCodes.Status404NotFound, NotFound(route, model));
             return;
         }
 
-        // A prefixed backend gets the name without its prefix; otherwise the client's bytes go as they are.
-        var content = location.Backend.Options.Prefix is null
+        if (route == NativeRoute.Show)
+        {
+            var location = router.PickAny(entry);
+            await forwarder.ForwardAsync(context, location.Backend, HttpMethod.Post, upstreamPath, Content(body, field, model, location));
+            return;
+        }
+
+        var session = context.Request.Headers["X-Corral-Session"].ToString();
+        using var dispatch = await dispatcher.SendAsync(
+            context, entry, upstreamPath, location => Content(body, field, model, location), body.KeepAlive, session.Length == 0 ? null : session);
+        if (dispatch is not null)
+        {
+            await forwarder.RelayAsync(context, dispatch);
+        }
+    }
+
+    /// <summary>A prefixed backend gets the name without its prefix; otherwise the client's bytes go as they are.</summary>
+    private static HttpContent Content(JsonRequestBody body, string field, string model, ModelLocation location) =>
+        location.Backend.Options.Prefix is null
             ? body.ToContent()
             : body.ToContent([(field, ModelRouter.UpstreamName(location, model))]);
-        await forwarder.ForwardAsync(context, location.Backend, HttpMethod.Post, upstreamPath, content);
-    }
 
     /// <summary>Ollama's own not-found text for each route (they differ, and clients match on them).</summary>
     public static string NotFound(NativeRoute route, string model) => route switch

@@ -14,7 +14,7 @@ namespace Corral.OpenAi;
 /// to <c>/api/chat</c>, <c>/api/generate</c> or <c>/api/embed</c> of a backend that holds the model, and the
 /// answers translated back (streams frame by frame). Errors use OpenAI's envelope with the upstream status.
 /// </summary>
-internal sealed class OpenAiEndpoints(ModelRouter router, ModelCatalog catalog, Forwarder forwarder, CorralSettings settings, TimeProvider time)
+internal sealed class OpenAiEndpoints(ModelRouter router, ModelCatalog catalog, Dispatcher dispatcher, ShutdownDrain drain, CorralSettings settings, TimeProvider time)
 {
     public Task ChatAsync(HttpContext context) => ProxyAsync(context, OpenAiRoute.Chat);
 
@@ -94,41 +94,50 @@ internal sealed class OpenAiEndpoints(ModelRouter router, ModelCatalog catalog, 
                 return;
             }
 
-            if (await router.RouteAsync(model, context.RequestAborted) is not { } location)
+            if (await router.FindAsync(model, context.RequestAborted) is not { } entry)
             {
                 var notFound = InferenceEndpoints.NotFound(route == OpenAiRoute.Embeddings ? NativeRoute.Embed : NativeRoute.Chat, model);
                 await ErrorResponses.WriteOpenAiAsync(context, StatusCodes.Status404NotFound, notFound, null);
                 return;
             }
 
-            var prefix = location.Backend.Options.Prefix;
-            if (prefix is not null)
+            // A prefixed backend is sent the name without its prefix, so each attempt translates for its backend.
+            var path = route switch
             {
-                translation = Translate(route, request, ModelRouter.UpstreamName(location, model), out base64);
+                OpenAiRoute.Chat => "/api/chat",
+                OpenAiRoute.Completions => "/api/generate",
+                _ => "/api/embed",
+            };
+            var session = context.Request.Headers["X-Corral-Session"].ToString() is { Length: > 0 } header ? header : User(request);
+            using var dispatch = await dispatcher.SendAsync(
+                context,
+                entry,
+                path,
+                location => Content(location.Backend.Options.Prefix is null ? translation : Translate(route, request, ModelRouter.UpstreamName(location, model), out _)),
+                keepAlive: null,
+                session);
+            if (dispatch is not null)
+            {
+                await RelayAsync(context, route, dispatch, translation, model, base64);
             }
-
-            await SendAsync(context, route, location.Backend, prefix, translation, model, base64);
         }
     }
 
-    private async Task SendAsync(HttpContext context, OpenAiRoute route, Backend backend, string? prefix, Translation translation, string requestedModel, bool base64)
+    private static ByteArrayContent Content(Translation translation)
     {
-        var path = route switch
-        {
-            OpenAiRoute.Chat => "/api/chat",
-            OpenAiRoute.Completions => "/api/generate",
-            _ => "/api/embed",
-        };
         var content = new ByteArrayContent(translation.Body!);
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        return content;
+    }
 
-        using var lease = backend.Acquire();
-        using var upstream = await forwarder.SendAsync(context, backend, HttpMethod.Post, path, content);
-        if (upstream is null)
-        {
-            return;
-        }
+    private static string? User(JsonElement request) =>
+        request.TryGetProperty("user"u8, out var user) && user.ValueKind == JsonValueKind.String && user.GetString() is { Length: > 0 } name ? name : null;
 
+    private async Task RelayAsync(HttpContext context, OpenAiRoute route, Dispatch dispatch, Translation translation, string requestedModel, bool base64)
+    {
+        var backend = dispatch.Backend;
+        var prefix = backend.Options.Prefix;
+        var upstream = dispatch.Response;
         if (!upstream.IsSuccessStatusCode)
         {
             var error = await upstream.Content.ReadAsByteArrayAsync(context.RequestAborted);
@@ -142,7 +151,11 @@ internal sealed class OpenAiEndpoints(ModelRouter router, ModelCatalog catalog, 
                 ? new ChatStreamConverter(OpenAiIds.New("chatcmpl-"), prefix, translation.IncludeUsage, time)
                 : new CompletionStreamConverter(OpenAiIds.New("cmpl-"), prefix, translation.IncludeUsage, time);
             context.Features.Set(converter.Usage);
-            await SseRelay.RelayAsync(context, backend, upstream, converter);
+            if (await SseRelay.RelayAsync(context, backend, upstream, converter, drain))
+            {
+                dispatch.Complete();
+            }
+
             return;
         }
 
@@ -158,6 +171,7 @@ internal sealed class OpenAiEndpoints(ModelRouter router, ModelCatalog catalog, 
             return;
         }
 
+        dispatch.Complete();
         using (native)
         {
             var usage = new TokenUsage();

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Corral.Fleet;
 using Corral.Forwarding;
+using Corral.Hosting;
 
 namespace Corral.OpenAi;
 
@@ -12,7 +13,8 @@ namespace Corral.OpenAi;
 /// </summary>
 internal static class SseRelay
 {
-    public static async Task RelayAsync(HttpContext context, Backend backend, HttpResponseMessage upstream, ISseConverter converter)
+    /// <summary>Relays and converts the whole answer; true when it ended with its final line.</summary>
+    public static async Task<bool> RelayAsync(HttpContext context, Backend backend, HttpResponseMessage upstream, ISseConverter converter, ShutdownDrain? drain)
     {
         var aborted = context.RequestAborted;
         var response = context.Response;
@@ -23,6 +25,8 @@ internal static class SseRelay
         await response.StartAsync(aborted);
 
         var input = PipeReader.Create(await upstream.Content.ReadAsStreamAsync(aborted), new StreamPipeReaderOptions(bufferSize: 16 * 1024));
+        using var deadline = new RelayDeadline(aborted, drain, backend.IdleTimeout);
+        var failed = false;
         try
         {
             while (!converter.Done)
@@ -30,11 +34,19 @@ internal static class SseRelay
                 ReadResult result;
                 try
                 {
-                    result = await input.ReadAsync(aborted);
+                    deadline.Touch();
+                    result = await input.ReadAsync(deadline.Token);
                 }
                 catch (Exception e) when (e is IOException or HttpRequestException && !aborted.IsCancellationRequested)
                 {
                     converter.Fail(UpstreamFailure.MidStream(backend, UpstreamFailure.Describe(e)), output);
+                    failed = true;
+                    break;
+                }
+                catch (OperationCanceledException) when (deadline.Cause(backend) is { } cause)
+                {
+                    converter.Fail(cause, output);
+                    failed = true;
                     break;
                 }
 
@@ -51,6 +63,7 @@ internal static class SseRelay
                     if (!converter.Done)
                     {
                         converter.Fail($"{backend.Describe()} ended the stream before its final line", output);
+                        failed = true;
                     }
 
                     break;
@@ -61,6 +74,7 @@ internal static class SseRelay
             }
 
             await output.FlushAsync(aborted);
+            return !failed;
         }
         finally
         {

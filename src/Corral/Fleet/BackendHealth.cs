@@ -1,0 +1,82 @@
+namespace Corral.Fleet;
+
+/// <summary>
+/// A backend's circuit breaker. Failures of health probes and of requests (refused, reset, timed out, 5xx before
+/// the first byte) count up; after <see cref="FailureThreshold"/> in a row the circuit opens and the backend gets
+/// no requests. The next successful probe (the half-open check) closes it again. Thread-safe.
+/// </summary>
+internal sealed class BackendHealth(int failureThreshold)
+{
+    private const double LatencyWeight = 0.2;
+
+    private readonly Lock _gate = new();
+    private volatile bool _open;
+    private int _consecutiveFailures;
+    private double _latencyMs = double.NaN;
+
+    public int FailureThreshold { get; set; } = Math.Max(1, failureThreshold);
+
+    /// <summary>True while the circuit is open: the backend is treated as down.</summary>
+    public bool IsOpen => _open;
+
+    public int ConsecutiveFailures => Volatile.Read(ref _consecutiveFailures);
+
+    /// <summary>What went wrong last, in words for the admin API and error messages.</summary>
+    public string? LastError { get; private set; }
+
+    public DateTimeOffset? LastErrorAt { get; private set; }
+
+    public DateTimeOffset? LastSuccessAt { get; private set; }
+
+    /// <summary>When the circuit last opened.</summary>
+    public DateTimeOffset? OpenedAt { get; private set; }
+
+    /// <summary>Moving average of probe round trips and time to first byte, in milliseconds; null before any.</summary>
+    public double? LatencyMs
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return double.IsNaN(_latencyMs) ? null : _latencyMs;
+            }
+        }
+    }
+
+    /// <summary>Counts a success; returns true when it closed an open circuit (the backend came back).</summary>
+    public bool RecordSuccess(DateTimeOffset now, TimeSpan? latency = null)
+    {
+        lock (_gate)
+        {
+            _consecutiveFailures = 0;
+            LastSuccessAt = now;
+            if (latency is { } l)
+            {
+                _latencyMs = double.IsNaN(_latencyMs) ? l.TotalMilliseconds : _latencyMs + (LatencyWeight * (l.TotalMilliseconds - _latencyMs));
+            }
+
+            var reopened = _open;
+            _open = false;
+            return reopened;
+        }
+    }
+
+    /// <summary>Counts a failure; returns true when it opened the circuit.</summary>
+    public bool RecordFailure(DateTimeOffset now, string cause)
+    {
+        lock (_gate)
+        {
+            _consecutiveFailures++;
+            LastError = cause;
+            LastErrorAt = now;
+            if (_open || _consecutiveFailures < FailureThreshold)
+            {
+                return false;
+            }
+
+            _open = true;
+            OpenedAt = now;
+            return true;
+        }
+    }
+}
