@@ -7,9 +7,6 @@ namespace Corral.Fleet;
 /// <summary>A configured Ollama server, its health, what it has loaded, and its live counters.</summary>
 internal sealed class Backend
 {
-    /// <summary>What a cold model load is assumed to take before Corral has seen one on this backend.</summary>
-    public static readonly TimeSpan DefaultLoadEstimate = TimeSpan.FromSeconds(5);
-
     private const int MaxCachedUris = 64;
     private const double LoadWeight = 0.3;
 
@@ -20,7 +17,7 @@ internal sealed class Backend
     private volatile FrozenSet<string>? _allowed;
     private volatile bool _draining;
     private int _outstanding;
-    private double _loadEstimateMs = DefaultLoadEstimate.TotalMilliseconds;
+    private double _loadEstimateMs;
 
     public Backend(BackendOptions options, CorralSettings? defaults = null)
     {
@@ -29,6 +26,7 @@ internal sealed class Backend
         _allowed = AllowList(options);
         BaseUrl = options.Url.ToString().TrimEnd('/');
         Health = new BackendHealth(_defaults.FailureThreshold);
+        _loadEstimateMs = _defaults.ColdLoadEstimate.TotalMilliseconds;
     }
 
     /// <summary>The configuration in force; replaced as a whole by <see cref="Update"/> (the URL never changes).</summary>

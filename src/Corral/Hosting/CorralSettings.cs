@@ -45,6 +45,9 @@ internal sealed record CorralSettings
     /// <summary>Parallel requests per model on a backend when its configuration says nothing (Ollama's OLLAMA_NUM_PARALLEL default); 0 is unlimited.</summary>
     public int DefaultMaxConcurrency { get; init; } = 1;
 
+    /// <summary>What loading a cold model is assumed to take on a backend before Corral has seen one load there.</summary>
+    public TimeSpan ColdLoadEstimate { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Requests that may wait in Corral's queue for a free slot, across the fleet.</summary>
     public int QueueLength { get; init; } = 512;
 
