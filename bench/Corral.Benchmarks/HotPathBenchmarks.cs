@@ -23,6 +23,8 @@ public class HotPathBenchmarks
     private CatalogSnapshot _snapshot = null!;
     private Backend[] _holders = null!;
     private readonly LeastOutstandingPolicy _policy = new();
+    private SlotScheduler _scheduler = null!;
+    private AdmissionRequest _admission = null!;
     private readonly ConnectionKeyMemory _connection = new();
 
     [GlobalSetup]
@@ -44,6 +46,16 @@ public class HotPathBenchmarks
         _snapshot = CatalogSnapshot.Build(listings, DateTimeOffset.UtcNow);
         _catalog = new ModelCatalog(fleet, null!, settings, TimeProvider.System, NullLogger<ModelCatalog>.Instance);
         _holders = fleet.All.Take(3).ToArray();
+
+        // Three holders with four slots each, the model loaded on one of them.
+        var slotted = new CorralSettings { DefaultMaxConcurrency = 4 };
+        var three = Enumerable.Range(1, 3)
+            .Select(i => new Backend(new BackendOptions { Name = $"s{i}", Url = new Uri($"http://127.0.0.1:{21000 + i}") }, slotted))
+            .ToArray();
+        three[1].Loaded.MarkLoaded("model42:latest", DateTimeOffset.MaxValue, DateTimeOffset.UtcNow);
+        var model = new CatalogModel("model42:latest", three.Select(b => new ModelLocation(b, "model42:latest", null, default)).ToArray(), _ => true);
+        _scheduler = new SlotScheduler(slotted, TimeProvider.System);
+        _admission = new AdmissionRequest(model, "key", null, AdmissionRequest.NoneExcluded);
     }
 
     /// <summary>SHA-256 of the presented key, lookup, constant-time compare, expiry check.</summary>
@@ -61,6 +73,14 @@ public class HotPathBenchmarks
     /// <summary>Least-outstanding choice among three holders of a model.</summary>
     [Benchmark]
     public object PickBackend() => _policy.Pick(_holders);
+
+    /// <summary>The scheduler's choice among three holders (expected waits, tiers, load), taking a slot and returning it.</summary>
+    [Benchmark]
+    public void AdmitAndRelease()
+    {
+        var admitted = _scheduler.AdmitAsync(_admission, CancellationToken.None);
+        admitted.Result.Admission!.Dispose();
+    }
 
     private static JsonElement Entry(string name)
     {

@@ -246,13 +246,13 @@ internal sealed class SlotScheduler(CorralSettings settings, TimeProvider time)
         return earliest + (service * (ahead / Math.Max(1, backend.MaxConcurrency)));
     }
 
+    /// <summary>The lane of a model on a backend, by the backend's own spelling of its name (catalog names are canonical).</summary>
     private Lane LaneOf(Backend backend, string upstreamName)
     {
-        var key = ModelName.Key(upstreamName);
-        if (!_lanes.TryGetValue((backend, key), out var lane))
+        if (!_lanes.TryGetValue((backend, upstreamName), out var lane))
         {
-            lane = new Lane(backend, key);
-            _lanes[(backend, key)] = lane;
+            lane = new Lane(backend, ModelName.Key(upstreamName));
+            _lanes[(backend, upstreamName)] = lane;
         }
 
         return lane;
