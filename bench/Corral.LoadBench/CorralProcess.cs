@@ -52,7 +52,8 @@ internal sealed class CorralProcess : IDisposable
         var url = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
         var process = ChildProcess.Start("corral " + name, executable,
         [
-            "serve", "--listen", url, "--admin-key", adminKey, "--data", data, "--log-level", "warning", .. arguments,
+            // The fake backends take any number of requests at once: Corral's default of one per model would queue them.
+            "serve", "--listen", url, "--admin-key", adminKey, "--data", data, "--log-level", "warning", "--max-concurrency", "0", .. arguments,
         ]);
         try
         {

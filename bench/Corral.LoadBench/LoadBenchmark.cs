@@ -125,8 +125,10 @@ internal static class LoadBenchmark
             bodies (`return 200 '…'`: a three-model tag list, a 400-byte chat answer, 32-line NDJSON streams sent chunked
             like Ollama's). The bearer proxy is nginx with two workers: `if ($http_authorization != "Bearer …") { return 401; }`,
             `proxy_pass` to a keep-alive upstream, `proxy_buffering off`, the Authorization header not forwarded. Corral is
-            the published Release build run as `corral serve --admin-key … --backend <fake> --log-level warning`, with
-            authentication on and its defaults otherwise. Every request carries `Authorization: Bearer <key>` (the
+            the published Release build run as `corral serve --admin-key … --backend <fake> --max-concurrency 0 --log-level warning`,
+            with authentication on and its defaults otherwise (`--max-concurrency 0`: the fake backend takes any number of
+            requests at once, as nginx does; Corral's default of one per model would measure its queue, not its proxying).
+            Every request carries `Authorization: Bearer <key>` (the
             direct ones too; the backend ignores it).
 
             Load: `wrk -t1 -c<c> -d{{options.DurationSeconds}}s --latency`, concurrency c = {{concurrencies}}. Each cell runs direct,
