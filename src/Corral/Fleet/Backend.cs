@@ -76,16 +76,7 @@ internal sealed class Backend
     public TimeSpan IdleTimeout => Options.IdleTimeout ?? _defaults.IdleTimeout;
 
     /// <summary>What loading a model that is not in memory is expected to take here, learnt from cold requests.</summary>
-    public TimeSpan LoadEstimate
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return TimeSpan.FromMilliseconds(_loadEstimateMs);
-            }
-        }
-    }
+    public TimeSpan LoadEstimate => TimeSpan.FromMilliseconds(Volatile.Read(ref _loadEstimateMs));
 
     /// <summary>Takes a new configuration for the same URL; counters, health and loaded models stay.</summary>
     public void Update(BackendOptions options)
@@ -104,7 +95,7 @@ internal sealed class Backend
     {
         lock (_gate)
         {
-            _loadEstimateMs += LoadWeight * (firstByte.TotalMilliseconds - _loadEstimateMs);
+            Volatile.Write(ref _loadEstimateMs, _loadEstimateMs + (LoadWeight * (firstByte.TotalMilliseconds - _loadEstimateMs)));
         }
     }
 

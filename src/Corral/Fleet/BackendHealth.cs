@@ -13,6 +13,7 @@ internal sealed class BackendHealth(int failureThreshold)
     private volatile bool _open;
     private int _consecutiveFailures;
     private double _latencyMs = double.NaN;
+    private long _lastSuccessTicks;
 
     public int FailureThreshold { get; set; } = Math.Max(1, failureThreshold);
 
@@ -26,35 +27,40 @@ internal sealed class BackendHealth(int failureThreshold)
 
     public DateTimeOffset? LastErrorAt { get; private set; }
 
-    public DateTimeOffset? LastSuccessAt { get; private set; }
+    public DateTimeOffset? LastSuccessAt
+    {
+        get
+        {
+            var ticks = Volatile.Read(ref _lastSuccessTicks);
+            return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
 
     /// <summary>When the circuit last opened.</summary>
     public DateTimeOffset? OpenedAt { get; private set; }
 
     /// <summary>Moving average of probe round trips and time to first byte, in milliseconds; null before any.</summary>
-    public double? LatencyMs
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return double.IsNaN(_latencyMs) ? null : _latencyMs;
-            }
-        }
-    }
+    public double? LatencyMs => Volatile.Read(ref _latencyMs) is var ms && double.IsNaN(ms) ? null : ms;
 
     /// <summary>Counts a success; returns true when it closed an open circuit (the backend came back).</summary>
     public bool RecordSuccess(DateTimeOffset now, TimeSpan? latency = null)
     {
+        Volatile.Write(ref _lastSuccessTicks, now.UtcTicks);
+        if (latency is { } l)
+        {
+            // A lost update under a race only delays the average by one sample; every request comes here.
+            var current = Volatile.Read(ref _latencyMs);
+            Volatile.Write(ref _latencyMs, double.IsNaN(current) ? l.TotalMilliseconds : current + (LatencyWeight * (l.TotalMilliseconds - current)));
+        }
+
+        if (!_open && Volatile.Read(ref _consecutiveFailures) == 0)
+        {
+            return false;
+        }
+
         lock (_gate)
         {
             _consecutiveFailures = 0;
-            LastSuccessAt = now;
-            if (latency is { } l)
-            {
-                _latencyMs = double.IsNaN(_latencyMs) ? l.TotalMilliseconds : _latencyMs + (LatencyWeight * (l.TotalMilliseconds - _latencyMs));
-            }
-
             var reopened = _open;
             _open = false;
             return reopened;

@@ -264,7 +264,12 @@ internal sealed class SlotScheduler(CorralSettings settings, TimeProvider time)
         var backend = lane.Backend;
         lane.InFlight++;
         var started = Stopwatch.GetTimestamp();
-        lane.Starts.Add(started);
+        if (backend.MaxConcurrency != 0)
+        {
+            // Only a lane that can be full needs its start times (for when it frees).
+            lane.Starts.Add(started);
+        }
+
         if (request.Session is { } session)
         {
             Stick(session, backend);
