@@ -5,6 +5,10 @@ namespace Corral.Fleet;
 /// the first byte) count up; after <see cref="FailureThreshold"/> in a row the circuit opens and the backend gets
 /// no requests. The next successful probe (the half-open check) closes it again. Thread-safe.
 /// </summary>
+/// <remarks>
+/// Request failures open the circuit between two health checks; <see cref="Opened"/> tells the health checker
+/// so that it switches to its faster retry schedule at once.
+/// </remarks>
 internal sealed class BackendHealth(int failureThreshold)
 {
     private const double LatencyWeight = 0.2;
@@ -14,6 +18,9 @@ internal sealed class BackendHealth(int failureThreshold)
     private int _consecutiveFailures;
     private double _latencyMs = double.NaN;
     private long _lastSuccessTicks;
+
+    /// <summary>Raised (outside the lock, on the thread that recorded the failure) each time the circuit opens.</summary>
+    public event Action? Opened;
 
     public int FailureThreshold { get; set; } = Math.Max(1, failureThreshold);
 
@@ -82,7 +89,9 @@ internal sealed class BackendHealth(int failureThreshold)
 
             _open = true;
             OpenedAt = now;
-            return true;
         }
+
+        Opened?.Invoke();
+        return true;
     }
 }

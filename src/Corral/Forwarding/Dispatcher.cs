@@ -148,7 +148,12 @@ internal sealed partial class Dispatcher(
         }
         else
         {
-            backend.Health.RecordSuccess(time.GetUtcNow(), firstByteTime);
+            if (backend.Health.RecordSuccess(time.GetUtcNow(), firstByteTime))
+            {
+                // A request that began before the circuit opened came back fine: the backend is back.
+                scheduler.Reconsider();
+            }
+
             if (!admission.WasLoaded && response.IsSuccessStatusCode && response.Content.Headers.ContentLength is null)
             {
                 // A streamed answer's first byte comes after the load and the first token: mostly the load.

@@ -14,7 +14,8 @@ namespace Corral.FunctionalTests.Infrastructure;
 
 /// <summary>
 /// A backend that answers one fixture case exactly as recorded (status, content type, JSON, NDJSON lines or
-/// text), and lists the case's model in /api/tags so that Corral routes to it. Records what it receives.
+/// text), lists the case's model in /api/tags so that Corral routes to it, and answers Corral's health checks
+/// (/api/version, /api/ps) as a healthy Ollama. Records what it receives, apart from those background calls.
 /// </summary>
 internal sealed class ReplayBackend : IAsyncDisposable
 {
@@ -28,7 +29,7 @@ internal sealed class ReplayBackend : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
-    /// <summary>Requests received other than the /api/tags listing, in order: method, path and body.</summary>
+    /// <summary>Requests received other than the listing and health calls, in order: method, path and body.</summary>
     public ConcurrentQueue<(string Method, string Path, byte[] Body)> Received { get; } = new();
 
     public static async Task<ReplayBackend> StartAsync(FixtureCase fixture)
@@ -43,9 +44,11 @@ internal sealed class ReplayBackend : IAsyncDisposable
             using var body = new MemoryStream();
             await context.Request.Body.CopyToAsync(body);
             var path = context.Request.Path.Value!;
-            if (path == "/api/tags" && fixture.Path != "/api/tags" && fixture.UpstreamRequest?.GetProperty("path").GetString() != "/api/tags")
+            var background = path is "/api/tags" or "/api/version" or "/api/ps"
+                && fixture.Path != path && fixture.UpstreamRequest?.GetProperty("path").GetString() != path;
+            if (background)
             {
-                await WriteTagsAsync(context, fixture.Model);
+                await WriteBackgroundAsync(context, path, fixture.Model);
                 return;
             }
 
@@ -99,9 +102,14 @@ internal sealed class ReplayBackend : IAsyncDisposable
         }
     }
 
-    private static Task WriteTagsAsync(HttpContext context, string? model)
+    private static Task WriteBackgroundAsync(HttpContext context, string path, string? model)
     {
         context.Response.ContentType = "application/json; charset=utf-8";
+        if (path != "/api/tags")
+        {
+            return context.Response.WriteAsync(path == "/api/version" ? """{"version":"0.12.6"}""" : """{"models":[]}""");
+        }
+
         var name = model is null || model.Length == 0 ? null : JsonSerializer.Serialize(ModelName.Canonical(model));
         var models = name is null
             ? "[]"

@@ -14,6 +14,10 @@ internal static class Sim
         return SimulatedOllama.StartAsync(options);
     }
 
+    /// <summary>Requests the simulator received, apart from Corral's background health checks (version and ps).</summary>
+    public static JournalEntry[] ReceivedBesidesHealthChecks(this SimulatedOllama simulator) =>
+        simulator.Journal.Entries.Where(e => e.Path is not ("/api/version" or "/api/ps")).ToArray();
+
     /// <summary>Requests the simulator received on <paramref name="path"/>.</summary>
     public static JournalEntry[] Received(this SimulatedOllama simulator, string path) =>
         simulator.Journal.Entries.Where(e => e.Path == path).ToArray();

@@ -63,7 +63,7 @@ public sealed class RoutingTests
             (await response.ErrorAsync()).Should().Be(error, path);
         }
 
-        a.Journal.Entries.Should().BeEmpty("an unknown model is answered from the catalog");
+        a.ReceivedBesidesHealthChecks().Should().BeEmpty("an unknown model is answered from the catalog");
     }
 
     [Fact]
