@@ -140,6 +140,7 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton<ListingClient>();
         services.AddSingleton<ModelCatalog>();
         services.AddHostedService<CatalogRefresher>();
+        services.AddHostedService<ConfigWatcher>();
         services.AddSingleton<IRoutingPolicy, LeastOutstandingPolicy>();
         services.AddSingleton<ModelRouter>();
         services.AddSingleton<Forwarder>();
