@@ -14,7 +14,12 @@ internal static class ServeCommand
             HelpName = "URL",
             Description = $"Ollama server URL; repeat for several. Env OLLAMA_BASE_URLS (';'-separated) or OLLAMA_BASE_URL. Default {CorralSettings.DefaultBackend}.",
         };
-        var config = new Option<string>("--config") { HelpName = "FILE", Description = "JSON file with {\"backends\": [{\"name\", \"url\", \"enabled\", \"key\", \"prefix\", \"models\", \"tags\", \"weight\", \"maxConcurrency\"}, ...]}." };
+        var config = new Option<string>("--config")
+        {
+            HelpName = "FILE",
+            Description = "JSON file with {\"backends\": [{\"name\", \"url\", \"enabled\", \"key\", \"prefix\", \"models\", \"tags\", \"weight\", \"maxConcurrency\", \"priority\", "
+                + "\"connectTimeout\", \"firstByteTimeout\", \"idleTimeout\"}, ...]}. Changes are applied without restart (see --config-poll).",
+        };
         var data = new Option<string>("--data") { HelpName = "DIR", Description = "Folder of the embedded SQLite database. Env CORRAL_DATA. Default ./data." };
         var adminKey = new Option<string>("--admin-key")
         {
@@ -28,10 +33,51 @@ internal static class ServeCommand
         var maxBody = new Option<double?>("--max-body-size") { HelpName = "MB", Description = "Largest JSON request body in MB (blob uploads are exempt). Default 32." };
         var forwardKeyHeaders = new Option<bool>("--forward-key-headers") { Description = "Send the caller's key name and id to backends as X-Corral-Key-Name and X-Corral-Key-Id." };
         var logLevel = new Option<string>("--log-level") { HelpName = "LEVEL", Description = "trace, debug, information (default), warning, error. Env CORRAL_LOG_LEVEL." };
+        var firstByteTimeout = new Option<string>("--first-byte-timeout")
+        {
+            HelpName = "SECONDS",
+            Description = "Seconds a backend may take to start answering (a cold load of a large model takes minutes). Default 600.",
+        };
+        var idleTimeout = new Option<string>("--idle-timeout") { HelpName = "SECONDS", Description = "Longest silence in seconds between two chunks of a backend's answer before it is cut off. Default 300." };
+        var healthInterval = new Option<string>("--health-interval") { HelpName = "SECONDS", Description = "Seconds between two health checks of a backend. Default 5." };
+        var failureThreshold = new Option<string>("--failure-threshold")
+        {
+            HelpName = "N",
+            Description = "Failures in a row (checks or requests) that take a backend out of rotation until it answers again; 1 or more. Default 3.",
+        };
+        var maxConcurrency = new Option<string>("--max-concurrency")
+        {
+            HelpName = "N",
+            Description = "Parallel requests per model on a backend, like OLLAMA_NUM_PARALLEL, unless its \"maxConcurrency\" says otherwise; more wait in the queue. 0 = unlimited. Default 1.",
+        };
+        var queueLength = new Option<string>("--queue-length")
+        {
+            HelpName = "N",
+            Description = "Requests that may wait for a free slot, across the fleet; beyond it they get 503. 0 = no queue. Default 512.",
+        };
+        var queueTimeout = new Option<string>("--queue-timeout") { HelpName = "SECONDS", Description = "Seconds a request may wait in the queue before it gets 503. Default 120." };
+        var maxAttempts = new Option<string>("--max-attempts")
+        {
+            HelpName = "N",
+            Description = "Backends tried for one request when the earlier ones fail before answering; 1 = no failover. Default 3.",
+        };
+        var drainTimeout = new Option<string>("--drain-timeout")
+        {
+            HelpName = "SECONDS",
+            Description = "Seconds running answers may go on after SIGTERM before they are ended with an error line; 0 ends them at once. Default 30.",
+        };
+        var explainRoutes = new Option<bool>("--explain-routes") { Description = "Add X-Corral-Route to answers, saying why their backend was chosen. Default off." };
+        var configPoll = new Option<string>("--config-poll")
+        {
+            HelpName = "SECONDS",
+            Description = "Seconds between two checks of the --config file for changes, applied without restart; 0 = never reload. Default 2.",
+        };
 
         var command = new Command("serve", "Run the gateway in front of the configured Ollama servers.")
         {
             listen, backend, config, data, adminKey, auth, catalogTtl, listingTimeout, connectTimeout, maxBody, forwardKeyHeaders, logLevel,
+            firstByteTimeout, idleTimeout, healthInterval, failureThreshold, maxConcurrency, queueLength, queueTimeout, maxAttempts, drainTimeout,
+            explainRoutes, configPoll,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -50,6 +96,17 @@ internal static class ServeCommand
                 MaxBodyMegabytes = parse.GetValue(maxBody),
                 ForwardKeyHeaders = parse.GetValue(forwardKeyHeaders),
                 LogLevel = parse.GetValue(logLevel),
+                FirstByteTimeoutSeconds = parse.GetValue(firstByteTimeout),
+                IdleTimeoutSeconds = parse.GetValue(idleTimeout),
+                HealthIntervalSeconds = parse.GetValue(healthInterval),
+                FailureThreshold = parse.GetValue(failureThreshold),
+                MaxConcurrency = parse.GetValue(maxConcurrency),
+                QueueLength = parse.GetValue(queueLength),
+                QueueTimeoutSeconds = parse.GetValue(queueTimeout),
+                MaxAttempts = parse.GetValue(maxAttempts),
+                DrainTimeoutSeconds = parse.GetValue(drainTimeout),
+                ExplainRoutes = parse.GetValue(explainRoutes),
+                ConfigPollSeconds = parse.GetValue(configPoll),
             };
             return await RunAsync(arguments, cancellationToken);
         });

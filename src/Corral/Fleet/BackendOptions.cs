@@ -1,6 +1,9 @@
 namespace Corral.Fleet;
 
-/// <summary>One Ollama server as configured: where it is, how to call it, and what of it to expose.</summary>
+/// <summary>
+/// One Ollama server as configured: where it is, how to call it, and what of it to expose. Two options are equal
+/// when every field is, lists compared by content, so that a reloaded configuration leaves unchanged backends alone.
+/// </summary>
 internal sealed record BackendOptions
 {
     /// <summary>Unique name used in errors, the admin API and <c>?backend=NAME</c>.</summary>
@@ -39,4 +42,49 @@ internal sealed record BackendOptions
     public TimeSpan? FirstByteTimeout { get; init; }
 
     public TimeSpan? IdleTimeout { get; init; }
+
+    /// <summary>Field by field; <see cref="Models"/> and <see cref="Tags"/> by content and order (a record compares lists by reference).</summary>
+    public bool Equals(BackendOptions? other) =>
+        other is not null
+        && Name == other.Name
+        && Url == other.Url
+        && Enabled == other.Enabled
+        && Key == other.Key
+        && Prefix == other.Prefix
+        && Models.SequenceEqual(other.Models, StringComparer.Ordinal)
+        && Tags.SequenceEqual(other.Tags, StringComparer.Ordinal)
+        && Weight.Equals(other.Weight)
+        && MaxConcurrency == other.MaxConcurrency
+        && Priority == other.Priority
+        && ConnectTimeout == other.ConnectTimeout
+        && FirstByteTimeout == other.FirstByteTimeout
+        && IdleTimeout == other.IdleTimeout;
+
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.Add(Name, StringComparer.Ordinal);
+        hash.Add(Url);
+        hash.Add(Enabled);
+        hash.Add(Key, StringComparer.Ordinal);
+        hash.Add(Prefix, StringComparer.Ordinal);
+        foreach (var model in Models)
+        {
+            hash.Add(model, StringComparer.Ordinal);
+        }
+
+        hash.Add(Models.Count);
+        foreach (var tag in Tags)
+        {
+            hash.Add(tag, StringComparer.Ordinal);
+        }
+
+        hash.Add(Weight);
+        hash.Add(MaxConcurrency);
+        hash.Add(Priority);
+        hash.Add(ConnectTimeout);
+        hash.Add(FirstByteTimeout);
+        hash.Add(IdleTimeout);
+        return hash.ToHashCode();
+    }
 }

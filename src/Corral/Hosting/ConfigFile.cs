@@ -10,7 +10,7 @@ namespace Corral.Hosting;
 internal static class ConfigFile
 {
     private static readonly string[] s_backendFields =
-        ["name", "url", "enabled", "key", "prefix", "models", "tags", "weight", "maxConcurrency"];
+        ["name", "url", "enabled", "key", "prefix", "models", "tags", "weight", "maxConcurrency", "priority", "connectTimeout", "firstByteTimeout", "idleTimeout"];
 
     /// <summary>Reads the backends of a configuration file, adding every problem found to <paramref name="problems"/>.</summary>
     public static IReadOnlyList<BackendOptions> ReadBackends(string path, List<string> problems)
@@ -130,15 +130,24 @@ internal static class ConfigFile
         var name = ReadString(item, "name", where, problems);
         var prefix = ReadString(item, "prefix", where, problems);
         var weight = ReadNumber(item, "weight", where, problems) ?? 1;
-        var maxConcurrency = ReadNumber(item, "maxConcurrency", where, problems) ?? 0;
+        var maxConcurrency = ReadNumber(item, "maxConcurrency", where, problems);
+        var priority = ReadNumber(item, "priority", where, problems) ?? 0;
+        var connectTimeout = ReadSeconds(item, "connectTimeout", where, problems);
+        var firstByteTimeout = ReadSeconds(item, "firstByteTimeout", where, problems);
+        var idleTimeout = ReadSeconds(item, "idleTimeout", where, problems);
         if (weight <= 0)
         {
             problems.Add($"{where}: weight must be greater than 0");
         }
 
-        if (maxConcurrency < 0 || maxConcurrency != Math.Floor(maxConcurrency))
+        if (maxConcurrency is { } max && (max < 0 || max > int.MaxValue || max != Math.Floor(max)))
         {
-            problems.Add($"{where}: maxConcurrency must be a whole number, 0 (unlimited) or more");
+            problems.Add($"{where}: maxConcurrency must be a whole number, 0 (unlimited) or more; leave it out to use --max-concurrency");
+        }
+
+        if (priority < int.MinValue || priority > int.MaxValue || priority != Math.Floor(priority))
+        {
+            problems.Add($"{where}: priority must be a whole number (0 is the default; lower numbers are preferred)");
         }
 
         if (problems.Count > before || url is null)
@@ -156,7 +165,11 @@ internal static class ConfigFile
             Models = ReadStrings(item, "models", where, problems),
             Tags = ReadStrings(item, "tags", where, problems),
             Weight = weight,
-            MaxConcurrency = (int)maxConcurrency,
+            MaxConcurrency = (int?)maxConcurrency,
+            Priority = (int)priority,
+            ConnectTimeout = connectTimeout,
+            FirstByteTimeout = firstByteTimeout,
+            IdleTimeout = idleTimeout,
         };
     }
 
@@ -190,6 +203,23 @@ internal static class ConfigFile
         }
 
         return value.GetDouble();
+    }
+
+    // A timeout in seconds: fractions are allowed, zero and negatives are not.
+    private static TimeSpan? ReadSeconds(JsonElement item, string field, string where, List<string> problems)
+    {
+        if (ReadNumber(item, field, where, problems) is not { } seconds)
+        {
+            return null;
+        }
+
+        if (seconds <= 0 || seconds > TimeSpan.MaxValue.TotalSeconds || TimeSpan.FromSeconds(seconds) <= TimeSpan.Zero)
+        {
+            problems.Add($"{where}: {field} must be a number of seconds greater than 0 (like 30 or 0.5); leave it out to use the global timeout");
+            return null;
+        }
+
+        return TimeSpan.FromSeconds(seconds);
     }
 
     private static bool? ReadBool(JsonElement item, string field, string where, List<string> problems)

@@ -141,6 +141,7 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton<ModelCatalog>();
         services.AddHostedService<CatalogRefresher>();
         services.AddHostedService<HealthChecker>();
+        services.AddHostedService<ConfigWatcher>();
         services.AddSingleton<IRoutingPolicy, LeastOutstandingPolicy>();
         services.AddSingleton<ModelRouter>();
         services.AddSingleton<Forwarder>();

@@ -12,6 +12,12 @@ internal sealed record CorralSettings
 
     public IReadOnlyList<BackendOptions> Backends { get; init; } = [];
 
+    /// <summary>
+    /// The part of <see cref="Backends"/> that does not come from the configuration file (<c>--backend</c>, the
+    /// environment): a reload of the file keeps these and replaces the rest.
+    /// </summary>
+    public IReadOnlyList<BackendOptions> FixedBackends { get; init; } = [];
+
     /// <summary>Folder of the embedded SQLite database.</summary>
     public string DataDirectory { get; init; } = "./data";
 

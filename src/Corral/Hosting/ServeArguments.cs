@@ -1,6 +1,10 @@
 namespace Corral.Hosting;
 
-/// <summary>The raw values of <c>corral serve</c>'s options, before the environment and config file are applied.</summary>
+/// <summary>
+/// The raw values of <c>corral serve</c>'s options, before the environment and config file are applied. The fleet
+/// options (timeouts, limits, queueing) are kept as the text given, so that a value that is not a number is
+/// reported by <see cref="SettingsResolver"/> together with every other problem.
+/// </summary>
 internal sealed record ServeArguments
 {
     public string? Listen { get; init; }
@@ -15,4 +19,15 @@ internal sealed record ServeArguments
     public double? MaxBodyMegabytes { get; init; }
     public bool ForwardKeyHeaders { get; init; }
     public string? LogLevel { get; init; }
+    public string? FirstByteTimeoutSeconds { get; init; }
+    public string? IdleTimeoutSeconds { get; init; }
+    public string? HealthIntervalSeconds { get; init; }
+    public string? FailureThreshold { get; init; }
+    public string? MaxConcurrency { get; init; }
+    public string? QueueLength { get; init; }
+    public string? QueueTimeoutSeconds { get; init; }
+    public string? MaxAttempts { get; init; }
+    public string? DrainTimeoutSeconds { get; init; }
+    public bool ExplainRoutes { get; init; }
+    public string? ConfigPollSeconds { get; init; }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Corral.Fleet;
 
 namespace Corral.Hosting;
@@ -39,6 +40,7 @@ internal static class SettingsResolver
         }
 
         string? configPath = null;
+        IReadOnlyList<BackendOptions> fixedBackends = [.. backends];
         if (args.ConfigFile is not null)
         {
             configPath = Path.GetFullPath(args.ConfigFile);
@@ -50,6 +52,7 @@ internal static class SettingsResolver
                 backends.Clear();
             }
 
+            fixedBackends = [.. backends];
             backends.AddRange(fromFile);
         }
 
@@ -86,6 +89,7 @@ internal static class SettingsResolver
         {
             Listen = listen,
             Backends = backends,
+            FixedBackends = fixedBackends,
             DataDirectory = args.DataDirectory ?? NonEmpty(environment("CORRAL_DATA")) ?? "./data",
             AdminKey = adminKey,
             AuthEnabled = authEnabled,
@@ -94,6 +98,17 @@ internal static class SettingsResolver
             ConnectTimeout = Seconds(args.ConnectTimeoutSeconds, "--connect-timeout", TimeSpan.FromSeconds(5), problems),
             MaxBodyBytes = MaxBody(args.MaxBodyMegabytes, problems),
             ForwardKeyHeaders = args.ForwardKeyHeaders,
+            FirstByteTimeout = Seconds(args.FirstByteTimeoutSeconds, "--first-byte-timeout", TimeSpan.FromSeconds(600), problems),
+            IdleTimeout = Seconds(args.IdleTimeoutSeconds, "--idle-timeout", TimeSpan.FromSeconds(300), problems),
+            HealthInterval = Seconds(args.HealthIntervalSeconds, "--health-interval", TimeSpan.FromSeconds(5), problems),
+            FailureThreshold = Count(args.FailureThreshold, "--failure-threshold", 3, minimum: 1, problems),
+            DefaultMaxConcurrency = Count(args.MaxConcurrency, "--max-concurrency", 1, minimum: 0, problems, zeroMeans: "unlimited"),
+            QueueLength = Count(args.QueueLength, "--queue-length", 512, minimum: 0, problems, zeroMeans: "no queue"),
+            QueueTimeout = Seconds(args.QueueTimeoutSeconds, "--queue-timeout", TimeSpan.FromSeconds(120), problems),
+            MaxAttempts = Count(args.MaxAttempts, "--max-attempts", 3, minimum: 1, problems),
+            DrainTimeout = Seconds(args.DrainTimeoutSeconds, "--drain-timeout", TimeSpan.FromSeconds(30), problems, zeroMeans: "end running streams at once"),
+            ExplainRoutes = args.ExplainRoutes,
+            ConfigPollInterval = Seconds(args.ConfigPollSeconds, "--config-poll", TimeSpan.FromSeconds(2), problems, zeroMeans: "never reload"),
             ConfigFile = configPath,
             LogLevel = logLevel,
         };
@@ -124,7 +139,11 @@ internal static class SettingsResolver
         return [CorralSettings.DefaultBackend];
     }
 
-    private static void ValidateFleet(List<BackendOptions> backends, int rejected, List<string> problems)
+    /// <summary>
+    /// The checks that span backends (unique names and URLs, valid names and prefixes, at least one backend);
+    /// also run on every reload of the configuration file.
+    /// </summary>
+    public static void ValidateFleet(IReadOnlyList<BackendOptions> backends, int rejected, List<string> problems)
     {
         if (backends.Count == 0 && rejected == 0)
         {
@@ -169,6 +188,61 @@ internal static class SettingsResolver
         }
 
         return TimeSpan.FromSeconds(value.Value);
+    }
+
+    // Seconds given as text: fractions are allowed (0.5); zero only where it means something (zeroMeans).
+    private static TimeSpan Seconds(string? text, string option, TimeSpan fallback, List<string> problems, string? zeroMeans = null)
+    {
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+        {
+            problems.Add($"{option}: '{text}' is not a number of seconds (like {fallback.TotalSeconds.ToString(CultureInfo.InvariantCulture)} or 0.5)");
+            return fallback;
+        }
+
+        if (value == 0 && zeroMeans is not null)
+        {
+            return TimeSpan.Zero;
+        }
+
+        if (value <= 0 || value > TimeSpan.MaxValue.TotalSeconds || TimeSpan.FromSeconds(value) <= TimeSpan.Zero)
+        {
+            problems.Add(zeroMeans is null
+                ? $"{option}: must be more than 0 seconds, not {text}"
+                : $"{option}: must be 0 ({zeroMeans}) or more seconds, not {text}");
+            return fallback;
+        }
+
+        return TimeSpan.FromSeconds(value);
+    }
+
+    // A whole number given as text, at least minimum.
+    private static int Count(string? text, string option, int fallback, int minimum, List<string> problems, string? zeroMeans = null)
+    {
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
+        {
+            problems.Add($"{option}: '{text}' is not a whole number (like {fallback})");
+            return fallback;
+        }
+
+        if (value < minimum)
+        {
+            problems.Add(zeroMeans is null
+                ? $"{option}: must be {minimum} or more, not {text}"
+                : $"{option}: must be 0 ({zeroMeans}) or more, not {text}");
+            return fallback;
+        }
+
+        return value;
     }
 
     private static long MaxBody(double? megabytes, List<string> problems)

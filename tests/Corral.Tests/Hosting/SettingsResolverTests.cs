@@ -369,4 +369,146 @@ public sealed class SettingsResolverTests : IDisposable
 
         settings.Backends.Select(b => b.Name).Should().Equal("gpu0:11434", "gpu1:11434");
     }
+
+    [Fact]
+    public void Resolve_NoFleetOptions_UsesTheDocumentedDefaults()
+    {
+        var settings = SettingsResolver.Resolve(new ServeArguments(), NoEnvironment);
+
+        settings.FirstByteTimeout.Should().Be(TimeSpan.FromSeconds(600));
+        settings.IdleTimeout.Should().Be(TimeSpan.FromSeconds(300));
+        settings.HealthInterval.Should().Be(TimeSpan.FromSeconds(5));
+        settings.FailureThreshold.Should().Be(3);
+        settings.DefaultMaxConcurrency.Should().Be(1);
+        settings.QueueLength.Should().Be(512);
+        settings.QueueTimeout.Should().Be(TimeSpan.FromSeconds(120));
+        settings.MaxAttempts.Should().Be(3);
+        settings.DrainTimeout.Should().Be(TimeSpan.FromSeconds(30));
+        settings.ExplainRoutes.Should().BeFalse();
+        settings.ConfigPollInterval.Should().Be(TimeSpan.FromSeconds(2));
+    }
+
+    [Fact]
+    public void Resolve_FleetOptions_AreParsedIncludingFractionsOfSeconds()
+    {
+        var args = new ServeArguments
+        {
+            FirstByteTimeoutSeconds = "0.5",
+            IdleTimeoutSeconds = "1.25",
+            HealthIntervalSeconds = "0.1",
+            FailureThreshold = "1",
+            MaxConcurrency = "4",
+            QueueLength = "10",
+            QueueTimeoutSeconds = "2.5",
+            MaxAttempts = "1",
+            DrainTimeoutSeconds = "0.25",
+            ExplainRoutes = true,
+            ConfigPollSeconds = "0.1",
+        };
+
+        var settings = SettingsResolver.Resolve(args, NoEnvironment);
+
+        settings.FirstByteTimeout.Should().Be(TimeSpan.FromMilliseconds(500));
+        settings.IdleTimeout.Should().Be(TimeSpan.FromMilliseconds(1250));
+        settings.HealthInterval.Should().Be(TimeSpan.FromMilliseconds(100));
+        settings.FailureThreshold.Should().Be(1);
+        settings.DefaultMaxConcurrency.Should().Be(4);
+        settings.QueueLength.Should().Be(10);
+        settings.QueueTimeout.Should().Be(TimeSpan.FromMilliseconds(2500));
+        settings.MaxAttempts.Should().Be(1);
+        settings.DrainTimeout.Should().Be(TimeSpan.FromMilliseconds(250));
+        settings.ExplainRoutes.Should().BeTrue();
+        settings.ConfigPollInterval.Should().Be(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void Resolve_ZeroWhereItMeansSomething_IsAccepted()
+    {
+        var args = new ServeArguments { MaxConcurrency = "0", QueueLength = "0", DrainTimeoutSeconds = "0", ConfigPollSeconds = "0" };
+
+        var settings = SettingsResolver.Resolve(args, NoEnvironment);
+
+        settings.DefaultMaxConcurrency.Should().Be(0, "0 is unlimited");
+        settings.QueueLength.Should().Be(0, "0 is no queue");
+        settings.DrainTimeout.Should().Be(TimeSpan.Zero);
+        settings.ConfigPollInterval.Should().Be(TimeSpan.Zero, "0 turns reloading off");
+    }
+
+    [Theory]
+    [InlineData("--first-byte-timeout", "0", "must be more than 0 seconds, not 0")]
+    [InlineData("--idle-timeout", "-1", "must be more than 0 seconds, not -1")]
+    [InlineData("--health-interval", "soon", "'soon' is not a number of seconds (like 5 or 0.5)")]
+    [InlineData("--queue-timeout", "2m", "'2m' is not a number of seconds (like 120 or 0.5)")]
+    [InlineData("--drain-timeout", "-5", "must be 0 (end running streams at once) or more seconds, not -5")]
+    [InlineData("--config-poll", "NaN", "'NaN' is not a number of seconds")]
+    [InlineData("--config-poll", "-0.5", "must be 0 (never reload) or more seconds, not -0.5")]
+    [InlineData("--failure-threshold", "0", "must be 1 or more, not 0")]
+    [InlineData("--failure-threshold", "1.5", "'1.5' is not a whole number (like 3)")]
+    [InlineData("--max-concurrency", "-1", "must be 0 (unlimited) or more, not -1")]
+    [InlineData("--max-concurrency", "many", "'many' is not a whole number (like 1)")]
+    [InlineData("--queue-length", "-2", "must be 0 (no queue) or more, not -2")]
+    [InlineData("--max-attempts", "0", "must be 1 or more, not 0")]
+    public void Resolve_BadFleetOption_IsReportedNamingTheOptionAndTheFix(string option, string value, string expected)
+    {
+        var args = option switch
+        {
+            "--first-byte-timeout" => new ServeArguments { FirstByteTimeoutSeconds = value },
+            "--idle-timeout" => new ServeArguments { IdleTimeoutSeconds = value },
+            "--health-interval" => new ServeArguments { HealthIntervalSeconds = value },
+            "--queue-timeout" => new ServeArguments { QueueTimeoutSeconds = value },
+            "--drain-timeout" => new ServeArguments { DrainTimeoutSeconds = value },
+            "--config-poll" => new ServeArguments { ConfigPollSeconds = value },
+            "--failure-threshold" => new ServeArguments { FailureThreshold = value },
+            "--max-concurrency" => new ServeArguments { MaxConcurrency = value },
+            "--queue-length" => new ServeArguments { QueueLength = value },
+            "--max-attempts" => new ServeArguments { MaxAttempts = value },
+            _ => throw new ArgumentOutOfRangeException(nameof(option)),
+        };
+
+        var problems = ProblemsOf(args, NoEnvironment);
+
+        problems.Should().ContainSingle().Which.Should().StartWith(option + ": ").And.Contain(expected);
+    }
+
+    [Fact]
+    public void Resolve_SeveralBadFleetOptions_ReportsThemAllAtOnce()
+    {
+        var args = new ServeArguments
+        {
+            Listen = "nope",
+            IdleTimeoutSeconds = "abc",
+            QueueLength = "-1",
+            MaxAttempts = "0",
+            ConfigPollSeconds = "x",
+        };
+
+        var problems = ProblemsOf(args, NoEnvironment);
+
+        problems.Should().HaveCount(5);
+        problems.Should().Contain(p => p.StartsWith("--listen", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.StartsWith("--idle-timeout", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.StartsWith("--queue-length", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.StartsWith("--max-attempts", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.StartsWith("--config-poll", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Resolve_ConfigFileWithBackendOption_KeepsTheOptionsBackendsFixedAcrossReloads()
+    {
+        var path = ConfigFileWith("""{ "backends": [ { "url": "http://gpu1:11434" } ] }""");
+
+        var settings = SettingsResolver.Resolve(new ServeArguments { ConfigFile = path, Backends = ["http://gpu0:11434"] }, NoEnvironment);
+
+        settings.FixedBackends.Select(b => b.Name).Should().Equal("gpu0:11434");
+    }
+
+    [Fact]
+    public void Resolve_ConfigFileReplacingTheDefaultBackend_HasNoFixedBackends()
+    {
+        var path = ConfigFileWith("""{ "backends": [ { "url": "http://gpu1:11434" } ] }""");
+
+        var settings = SettingsResolver.Resolve(new ServeArguments { ConfigFile = path }, NoEnvironment);
+
+        settings.FixedBackends.Should().BeEmpty("the file replaced the default backend, and a reload does too");
+    }
 }
