@@ -56,6 +56,11 @@ internal static class ServeCommand
             Description = "Requests that may wait for a free slot, across the fleet; beyond it they get 503. 0 = no queue. Default 512.",
         };
         var queueTimeout = new Option<string>("--queue-timeout") { HelpName = "SECONDS", Description = "Seconds a request may wait in the queue before it gets 503. Default 120." };
+        var coldLoad = new Option<string>("--cold-load-estimate")
+        {
+            HelpName = "SECONDS",
+            Description = "What loading a model is assumed to take on a backend before Corral has seen one load there; it weighs waiting for a busy backend with the model loaded against a cold one. Default 5.",
+        };
         var maxAttempts = new Option<string>("--max-attempts")
         {
             HelpName = "N",
@@ -76,8 +81,8 @@ internal static class ServeCommand
         var command = new Command("serve", "Run the gateway in front of the configured Ollama servers.")
         {
             listen, backend, config, data, adminKey, auth, catalogTtl, listingTimeout, connectTimeout, maxBody, forwardKeyHeaders, logLevel,
-            firstByteTimeout, idleTimeout, healthInterval, failureThreshold, maxConcurrency, queueLength, queueTimeout, maxAttempts, drainTimeout,
-            explainRoutes, configPoll,
+            firstByteTimeout, idleTimeout, healthInterval, failureThreshold, maxConcurrency, queueLength, queueTimeout, coldLoad, maxAttempts,
+            drainTimeout, explainRoutes, configPoll,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -104,6 +109,7 @@ internal static class ServeCommand
                 QueueLength = parse.GetValue(queueLength),
                 QueueTimeoutSeconds = parse.GetValue(queueTimeout),
                 MaxAttempts = parse.GetValue(maxAttempts),
+                ColdLoadSeconds = parse.GetValue(coldLoad),
                 DrainTimeoutSeconds = parse.GetValue(drainTimeout),
                 ExplainRoutes = parse.GetValue(explainRoutes),
                 ConfigPollSeconds = parse.GetValue(configPoll),

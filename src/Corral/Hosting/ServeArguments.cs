@@ -26,6 +26,7 @@ internal sealed record ServeArguments
     public string? MaxConcurrency { get; init; }
     public string? QueueLength { get; init; }
     public string? QueueTimeoutSeconds { get; init; }
+    public string? ColdLoadSeconds { get; init; }
     public string? MaxAttempts { get; init; }
     public string? DrainTimeoutSeconds { get; init; }
     public bool ExplainRoutes { get; init; }

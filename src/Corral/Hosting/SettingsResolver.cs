@@ -106,6 +106,7 @@ internal static class SettingsResolver
             QueueLength = Count(args.QueueLength, "--queue-length", 512, minimum: 0, problems, zeroMeans: "no queue"),
             QueueTimeout = Seconds(args.QueueTimeoutSeconds, "--queue-timeout", TimeSpan.FromSeconds(120), problems),
             MaxAttempts = Count(args.MaxAttempts, "--max-attempts", 3, minimum: 1, problems),
+            ColdLoadEstimate = Seconds(args.ColdLoadSeconds, "--cold-load-estimate", TimeSpan.FromSeconds(5), problems),
             DrainTimeout = Seconds(args.DrainTimeoutSeconds, "--drain-timeout", TimeSpan.FromSeconds(30), problems, zeroMeans: "end running streams at once"),
             ExplainRoutes = args.ExplainRoutes,
             ConfigPollInterval = Seconds(args.ConfigPollSeconds, "--config-poll", TimeSpan.FromSeconds(2), problems, zeroMeans: "never reload"),

@@ -400,6 +400,7 @@ public sealed class SettingsResolverTests : IDisposable
             MaxConcurrency = "4",
             QueueLength = "10",
             QueueTimeoutSeconds = "2.5",
+            ColdLoadSeconds = "30",
             MaxAttempts = "1",
             DrainTimeoutSeconds = "0.25",
             ExplainRoutes = true,
@@ -415,6 +416,7 @@ public sealed class SettingsResolverTests : IDisposable
         settings.DefaultMaxConcurrency.Should().Be(4);
         settings.QueueLength.Should().Be(10);
         settings.QueueTimeout.Should().Be(TimeSpan.FromMilliseconds(2500));
+        settings.ColdLoadEstimate.Should().Be(TimeSpan.FromSeconds(30));
         settings.MaxAttempts.Should().Be(1);
         settings.DrainTimeout.Should().Be(TimeSpan.FromMilliseconds(250));
         settings.ExplainRoutes.Should().BeTrue();
