@@ -1,12 +1,10 @@
 using System.Text.Json;
 using Corral.Access;
-using Corral.Catalog;
-using Corral.Fleet;
 using Corral.Hosting;
 
 namespace Corral.Admin;
 
-/// <summary>The admin REST API under <c>/admin/api</c>: keys and backends. Errors are problem JSON.</summary>
+/// <summary>The admin REST API under <c>/admin/api</c>: keys, backends and loaded models. Errors are problem JSON.</summary>
 internal static class AdminApi
 {
     public static void MapAdminApi(this IEndpointRouteBuilder routes)
@@ -16,14 +14,23 @@ internal static class AdminApi
         var services = routes.ServiceProvider;
         var keys = services.GetRequiredService<KeyRing>();
         var time = services.GetRequiredService<TimeProvider>();
-        var fleet = services.GetRequiredService<BackendFleet>();
-        var catalog = services.GetRequiredService<ModelCatalog>();
+        var backends = services.GetRequiredService<FleetAdminEndpoints>();
+        var unloader = services.GetRequiredService<ModelUnloader>();
 
         var group = routes.MapGroup("/admin/api").WithMetadata(new AdminOnlyEndpoint());
         group.MapPost("/keys", context => CreateKeyAsync(context, keys, time));
         group.MapGet("/keys", context => ListKeysAsync(context, keys, time));
         group.MapDelete("/keys/{id}", context => RevokeKeyAsync(context, (string)context.Request.RouteValues["id"]!, keys));
-        group.MapGet("/backends", context => ListBackendsAsync(context, fleet, catalog));
+        group.MapGet("/backends", context => backends.ListAsync(context));
+        group.MapPost("/backends", context => backends.AddAsync(context));
+        group.MapPost("/backends/verify", context => backends.VerifyAsync(context));
+        group.MapGet("/backends/{name}", context => backends.GetAsync(context));
+        group.MapPut("/backends/{name}", context => backends.ReplaceAsync(context));
+        group.MapDelete("/backends/{name}", context => backends.DeleteAsync(context));
+        group.MapPost("/backends/{name}/enable", context => backends.EnableAsync(context));
+        group.MapPost("/backends/{name}/disable", context => backends.DisableAsync(context));
+        group.MapPost("/backends/{name}/drain", context => backends.DrainAsync(context));
+        group.MapPost("/models/unload", context => unloader.UnloadAsync(context));
     }
 
     private static async Task CreateKeyAsync(HttpContext context, KeyRing keys, TimeProvider time)
@@ -96,35 +103,6 @@ internal static class AdminApi
         }
 
         context.Response.StatusCode = StatusCodes.Status204NoContent;
-    }
-
-    private static async Task ListBackendsAsync(HttpContext context, BackendFleet fleet, ModelCatalog catalog)
-    {
-        var snapshot = await catalog.GetAsync(context.RequestAborted);
-        var backends = fleet.All.Select(b =>
-        {
-            var listing = snapshot.Listings.FirstOrDefault(l => l.Backend == b);
-            var models = snapshot.Models
-                .SelectMany(m => m.Locations.Where(l => l.Backend == b).Select(_ => m.Name))
-                .ToArray();
-            return new BackendResponse(
-                b.Name,
-                b.BaseUrl,
-                b.Enabled,
-                b.Options.Prefix,
-                [.. b.Options.Models],
-                [.. b.Options.Tags],
-                b.Options.Weight,
-                b.MaxConcurrency,
-                b.Options.Key is not null,
-                b.Outstanding,
-                listing is null ? null : new ListingResponse(listing.Ok, listing.Error, listing.LastSuccess, listing.CheckedAt),
-                models);
-        }).ToArray();
-        var conflicts = snapshot.Conflicts
-            .Select(c => new ConflictResponse(c.Model, c.Holders.Select(h => new ConflictHolder(h.Backend, h.Digest)).ToArray()))
-            .ToArray();
-        await context.Response.WriteAsJsonAsync(new BackendsResponse(backends, conflicts), CorralJsonContext.Default.BackendsResponse, cancellationToken: context.RequestAborted);
     }
 
     private static string RoleName(KeyRole role) => role.ToString().ToLowerInvariant();

@@ -50,7 +50,16 @@ internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient lis
         {
             if (_refreshing is { IsCompleted: false } running)
             {
-                return running;
+                if (!Volatile.Read(ref _invalidated))
+                {
+                    return running;
+                }
+
+                // Invalidated since the running refresh began (a backend was added or changed): its result may
+                // predate the change, so refresh once more after it.
+                Volatile.Write(ref _invalidated, false);
+                _refreshing = running.ContinueWith(_ => BuildAsync(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+                return _refreshing;
             }
 
             Volatile.Write(ref _invalidated, false);

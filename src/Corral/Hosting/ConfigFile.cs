@@ -89,7 +89,12 @@ internal static class ConfigFile
         }
     }
 
-    private static BackendOptions? ReadBackend(JsonElement item, string where, List<string> problems)
+    /// <summary>
+    /// Reads and checks one backend object (of the file, or of an admin API body), adding every problem, prefixed
+    /// with <paramref name="where"/>, to <paramref name="problems"/>. <paramref name="moreFields"/> are accepted
+    /// besides the file's own fields; the caller reads them. Null when the object cannot make a backend.
+    /// </summary>
+    public static BackendOptions? ReadBackend(JsonElement item, string where, List<string> problems, IReadOnlyList<string>? moreFields = null)
     {
         if (item.ValueKind != JsonValueKind.Object)
         {
@@ -98,13 +103,14 @@ internal static class ConfigFile
         }
 
         var before = problems.Count;
+        var known = moreFields is null ? s_backendFields : [.. s_backendFields, .. moreFields];
         foreach (var property in item.EnumerateObject())
         {
-            if (Array.IndexOf(s_backendFields, property.Name) < 0)
+            if (Array.IndexOf(known, property.Name) < 0)
             {
-                var hint = s_backendFields.FirstOrDefault(f => string.Equals(f, property.Name, StringComparison.OrdinalIgnoreCase));
+                var hint = known.FirstOrDefault(f => string.Equals(f, property.Name, StringComparison.OrdinalIgnoreCase));
                 problems.Add(hint is null
-                    ? $"{where}: unknown field '{property.Name}' (known: {string.Join(", ", s_backendFields)})"
+                    ? $"{where}: unknown field '{property.Name}' (known: {string.Join(", ", known)})"
                     : $"{where}: unknown field '{property.Name}'; did you mean '{hint}'?");
             }
         }
@@ -150,6 +156,11 @@ internal static class ConfigFile
             problems.Add($"{where}: priority must be a whole number (0 is the default; lower numbers are preferred)");
         }
 
+        // Read before giving up, so that every problem of the backend is reported at once.
+        var enabled = ReadBool(item, "enabled", where, problems) ?? true;
+        var key = ReadString(item, "key", where, problems);
+        var models = ReadStrings(item, "models", where, problems);
+        var tags = ReadStrings(item, "tags", where, problems);
         if (problems.Count > before || url is null)
         {
             return null;
@@ -159,11 +170,11 @@ internal static class ConfigFile
         {
             Name = name ?? BackendUrl.DefaultName(url),
             Url = url,
-            Enabled = ReadBool(item, "enabled", where, problems) ?? true,
-            Key = ReadString(item, "key", where, problems),
+            Enabled = enabled,
+            Key = key,
             Prefix = prefix,
-            Models = ReadStrings(item, "models", where, problems),
-            Tags = ReadStrings(item, "tags", where, problems),
+            Models = models,
+            Tags = tags,
             Weight = weight,
             MaxConcurrency = (int?)maxConcurrency,
             Priority = (int)priority,
@@ -173,7 +184,8 @@ internal static class ConfigFile
         };
     }
 
-    private static string? ReadString(JsonElement item, string field, string where, List<string> problems)
+    /// <summary>The field's text; null when absent or null, and a problem when it is not a string.</summary>
+    public static string? ReadString(JsonElement item, string field, string where, List<string> problems)
     {
         if (!item.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -189,7 +201,8 @@ internal static class ConfigFile
         return value.GetString();
     }
 
-    private static double? ReadNumber(JsonElement item, string field, string where, List<string> problems)
+    /// <summary>The field's number; null when absent or null, and a problem when it is not a number.</summary>
+    public static double? ReadNumber(JsonElement item, string field, string where, List<string> problems)
     {
         if (!item.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -202,7 +215,14 @@ internal static class ConfigFile
             return null;
         }
 
-        return value.GetDouble();
+        var number = value.GetDouble();
+        if (!double.IsFinite(number))
+        {
+            problems.Add($"{where}: \"{field}\" is too large");
+            return null;
+        }
+
+        return number;
     }
 
     // A timeout in seconds: fractions are allowed, zero and negatives are not.
@@ -222,7 +242,8 @@ internal static class ConfigFile
         return TimeSpan.FromSeconds(seconds);
     }
 
-    private static bool? ReadBool(JsonElement item, string field, string where, List<string> problems)
+    /// <summary>The field's boolean; null when absent or null, and a problem when it is not true or false.</summary>
+    public static bool? ReadBool(JsonElement item, string field, string where, List<string> problems)
     {
         if (!item.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
         {

@@ -11,5 +11,9 @@ namespace Corral.Hosting;
 [JsonSerializable(typeof(CreatedKeyResponse))]
 [JsonSerializable(typeof(KeyResponse[]))]
 [JsonSerializable(typeof(BackendsResponse))]
+[JsonSerializable(typeof(BackendResponse))]
+[JsonSerializable(typeof(BackendDefinition))]
+[JsonSerializable(typeof(VerifyResponse))]
+[JsonSerializable(typeof(UnloadResponse))]
 [JsonSerializable(typeof(HealthBody))]
 internal sealed partial class CorralJsonContext : JsonSerializerContext;

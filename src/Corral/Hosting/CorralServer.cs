@@ -75,6 +75,7 @@ internal sealed class CorralServer : IAsyncDisposable
         var keys = app.Services.GetRequiredService<KeyRing>();
         var generated = settings.AuthEnabled ? await keys.EnsureAdminKeyAsync(cancellationToken) : null;
         await keys.LoadAsync(cancellationToken);
+        await app.Services.GetRequiredService<ApiBackends>().RestoreAsync(cancellationToken);
         app.Services.GetRequiredService<Readiness>().StoreOpen = true;
 
         try
@@ -145,7 +146,12 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton<IRoutingPolicy, LeastOutstandingPolicy>();
         services.AddSingleton<ModelRouter>();
         services.AddSingleton<Forwarder>();
-        services.AddSingleton<IKeyStore>(new SqliteStore(settings.DataDirectory));
+        var store = new SqliteStore(settings.DataDirectory);
+        services.AddSingleton<IKeyStore>(store);
+        services.AddSingleton<IBackendStore>(store);
+        services.AddSingleton<ApiBackends>();
+        services.AddSingleton<FleetAdminEndpoints>();
+        services.AddSingleton<ModelUnloader>();
         services.AddSingleton<KeyRing>();
         services.AddSingleton<FleetInfoEndpoints>();
         services.AddSingleton<InferenceEndpoints>();

@@ -163,15 +163,21 @@ internal static class SettingsResolver
 
         foreach (var backend in backends)
         {
-            if (!IsName(backend.Name, "._:-"))
-            {
-                problems.Add($"backend name '{backend.Name}' may use only letters, digits, '.', '_', ':' and '-'");
-            }
+            ValidateBackend(backend.Name, backend.Prefix, problems);
+        }
+    }
 
-            if (backend.Prefix is { } prefix && !IsName(prefix, "_-"))
-            {
-                problems.Add($"backend '{backend.Name}': prefix '{prefix}' may use only letters, digits, '_' and '-' (it is joined to model names with a '.')");
-            }
+    /// <summary>Checks a backend's name and prefix (the rules of the configuration, shared with the admin API).</summary>
+    public static void ValidateBackend(string name, string? prefix, List<string> problems)
+    {
+        if (!IsName(name, "._:-"))
+        {
+            problems.Add($"backend name '{name}' may use only letters, digits, '.', '_', ':' and '-'");
+        }
+
+        if (prefix is not null && !IsName(prefix, "_-"))
+        {
+            problems.Add($"backend '{name}': prefix '{prefix}' may use only letters, digits, '_' and '-' (it is joined to model names with a '.')");
         }
     }
 

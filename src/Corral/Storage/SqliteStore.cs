@@ -4,8 +4,8 @@ using Microsoft.Data.Sqlite;
 
 namespace Corral.Storage;
 
-/// <summary>The embedded SQLite store: one file, <c>corral.db</c>, in the data folder.</summary>
-internal sealed class SqliteStore : IKeyStore
+/// <summary>The embedded SQLite store: one file, <c>corral.db</c>, in the data folder: API keys and API-added backends.</summary>
+internal sealed class SqliteStore : IKeyStore, IBackendStore
 {
     // Each entry upgrades the schema by one version (PRAGMA user_version); never edit a shipped entry.
     private static readonly string[] s_migrations =
@@ -20,6 +20,14 @@ internal sealed class SqliteStore : IKeyStore
             created_at  TEXT NOT NULL,
             expires_at  TEXT NULL,
             revoked_at  TEXT NULL
+        );
+        """,
+        """
+        CREATE TABLE backends (
+            name        TEXT PRIMARY KEY COLLATE NOCASE,
+            options     TEXT NOT NULL,
+            created_at  TEXT NOT NULL,
+            updated_at  TEXT NOT NULL
         );
         """,
     ];
@@ -98,6 +106,44 @@ internal sealed class SqliteStore : IKeyStore
         command.CommandText = "UPDATE api_keys SET revoked_at = $at WHERE id = $id AND revoked_at IS NULL;";
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$at", FormatTime(at));
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    public async Task<IReadOnlyList<StoredBackend>> ListBackendsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name, options, updated_at FROM backends ORDER BY created_at, rowid;";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var backends = new List<StoredBackend>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            backends.Add(new StoredBackend(reader.GetString(0), reader.GetString(1), ParseTime(reader.GetString(2))));
+        }
+
+        return backends;
+    }
+
+    public async Task SaveBackendAsync(StoredBackend backend, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO backends (name, options, created_at, updated_at) VALUES ($name, $options, $at, $at)
+            ON CONFLICT (name) DO UPDATE SET options = excluded.options, updated_at = excluded.updated_at;
+            """;
+        command.Parameters.AddWithValue("$name", backend.Name);
+        command.Parameters.AddWithValue("$options", backend.OptionsJson);
+        command.Parameters.AddWithValue("$at", FormatTime(backend.UpdatedAt));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<bool> DeleteBackendAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM backends WHERE name = $name;";
+        command.Parameters.AddWithValue("$name", name);
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
