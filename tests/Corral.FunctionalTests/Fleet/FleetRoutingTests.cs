@@ -150,6 +150,46 @@ public sealed class FleetRoutingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Session_SameHeaderOrOpenAiUser_SticksToOneBackendWhileOthersSpread()
+    {
+        // Loads cost nothing here, so without a session equal backends take turns.
+        await using var a = await Sim.StartAsync("llama3.2");
+        await using var b = await Sim.StartAsync("llama3.2");
+        await using var corral = await CorralInstance.StartAsync(
+            [CorralInstance.Backend(a, "a"), CorralInstance.Backend(b, "b")],
+            s => s with { ColdLoadEstimate = TimeSpan.Zero, DefaultMaxConcurrency = 0, HealthInterval = TimeSpan.FromMinutes(5) });
+        using var client = corral.Client();
+
+        var plain = new List<string>();
+        var native = new List<string>();
+        var openAi = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            using (var response = await client.PostJsonAsync("/api/generate", Generate))
+            {
+                plain.Add(response.Backend()!);
+            }
+
+            using (var request = new HttpRequestMessage(HttpMethod.Post, "/api/generate") { Content = new StringContent(Generate, System.Text.Encoding.UTF8, "application/json") })
+            {
+                request.Headers.Add("X-Corral-Session", "conversation-1");
+                using var response = await client.SendAsync(request);
+                native.Add(response.Backend()!);
+            }
+
+            using (var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"llama3.2","user":"alice","messages":[{"role":"user","content":"hi"}]}"""))
+            {
+                response.StatusCode.Should().Be(HttpStatusCode.OK);
+                openAi.Add(response.Backend()!);
+            }
+        }
+
+        plain.Distinct().Should().HaveCount(2, "without a session, equal backends share the requests");
+        native.Distinct().Should().ContainSingle("requests of one X-Corral-Session stay on one backend");
+        openAi.Distinct().Should().ContainSingle("OpenAI requests of one user stay on one backend");
+    }
+
+    [Fact]
     public async Task Queue_Full_503ServerBusyWithRetryAfter_InEachSurfacesShape()
     {
         await using var a = await Sim.StartAsync(["llama3.2"], o => o.TokensPerSecond = 5);
