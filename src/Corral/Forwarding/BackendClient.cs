@@ -18,10 +18,12 @@ internal sealed class BackendClient : IDisposable
 
     private readonly HttpMessageInvoker _invoker;
     private readonly bool _forwardKeyHeaders;
+    private readonly TimeSpan _connectTimeout;
 
     public BackendClient(CorralSettings settings)
     {
         _forwardKeyHeaders = settings.ForwardKeyHeaders;
+        _connectTimeout = settings.ConnectTimeout;
         _invoker = new HttpMessageInvoker(new SocketsHttpHandler
         {
             UseProxy = false,
@@ -30,7 +32,7 @@ internal sealed class BackendClient : IDisposable
             UseCookies = false,
             // Each backend has its own connect timeout: ConnectAsync reads it from the request.
             ConnectTimeout = Timeout.InfiniteTimeSpan,
-            ConnectCallback = ConnectAsync,
+            ConnectCallback = (context, cancellationToken) => ConnectAsync(context, _connectTimeout, cancellationToken),
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             MaxConnectionsPerServer = int.MaxValue,
             EnableMultipleHttp2Connections = true,
@@ -49,7 +51,11 @@ internal sealed class BackendClient : IDisposable
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
-        request.Options.Set(s_connectTimeout, backend.ConnectTimeout);
+        if (backend.ConnectTimeout != _connectTimeout)
+        {
+            // Only a backend with its own connect timeout pays for the options dictionary.
+            request.Options.Set(s_connectTimeout, backend.ConnectTimeout);
+        }
 
         if (backend.Options.Key is { } key)
         {
@@ -75,9 +81,9 @@ internal sealed class BackendClient : IDisposable
     /// Opens the TCP connection as SocketsHttpHandler would (dual-mode socket, no Nagle), bounded by the
     /// backend's connect timeout, which fails with words that name it.
     /// </summary>
-    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, TimeSpan defaultTimeout, CancellationToken cancellationToken)
     {
-        var timeout = context.InitialRequestMessage.Options.TryGetValue(s_connectTimeout, out var t) ? t : TimeSpan.FromSeconds(5);
+        var timeout = context.InitialRequestMessage.Options.TryGetValue(s_connectTimeout, out var t) ? t : defaultTimeout;
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
