@@ -46,7 +46,7 @@ internal sealed class BackendHealth(int failureThreshold)
     /// <summary>When the circuit last opened.</summary>
     public DateTimeOffset? OpenedAt { get; private set; }
 
-    /// <summary>Moving average of probe round trips and time to first byte, in milliseconds; null before any.</summary>
+    /// <summary>Moving average of health-check round trips in milliseconds (a request's first byte waits for generation, so it is not counted); null before any.</summary>
     public double? LatencyMs => Volatile.Read(ref _latencyMs) is var ms && double.IsNaN(ms) ? null : ms;
 
     /// <summary>Counts a success; returns true when it closed an open circuit (the backend came back).</summary>

@@ -148,7 +148,7 @@ internal sealed partial class Dispatcher(
         }
         else
         {
-            if (backend.Health.RecordSuccess(time.GetUtcNow(), firstByteTime))
+            if (backend.Health.RecordSuccess(time.GetUtcNow()))
             {
                 // A request that began before the circuit opened came back fine: the backend is back.
                 scheduler.Reconsider();
