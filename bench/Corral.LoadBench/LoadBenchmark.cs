@@ -132,7 +132,8 @@ internal static class LoadBenchmark
             direct ones too; the backend ignores it).
 
             Load: `wrk -t1 -c<c> -d{{options.DurationSeconds}}s --latency`, concurrency c = {{concurrencies}}. Each cell runs direct,
-            nginx, Corral one after the other, and after a warm-up pass the whole set of cells is repeated for
+            nginx, Corral one after the other, and after a warm-up pass (and driving Corral until its throughput settles,
+            see the notes) the whole set of cells is repeated for
             {{options.Rounds}} round(s) (A B A B), so that drift in the machine's load spreads over all three. Figures are medians over
             the rounds; non-2xx and socket errors are summed. "adds (p50)" is the front door's median latency minus the
             direct median at the same concurrency. wrk, nginx and Corral share the machine's {{Environment.ProcessorCount}}
