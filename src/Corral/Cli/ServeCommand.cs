@@ -27,10 +27,10 @@ internal static class ServeCommand
             Description = "Admin key (16+ characters). Env CORRAL_ADMIN_KEY. Without one, Corral creates an admin key at first start, prints it once and stores only its hash.",
         };
         var auth = new Option<string>("--auth") { HelpName = "on|off", Description = "'on' (default) or 'off'. Off serves everyone without a key: only for a trusted single-user machine." };
-        var catalogTtl = new Option<double?>("--catalog-ttl") { HelpName = "SECONDS", Description = "Seconds a merged model list is served before it is refreshed in the background. Default 10." };
-        var listingTimeout = new Option<double?>("--listing-timeout") { HelpName = "SECONDS", Description = "Seconds Corral waits for one backend's model list, version or loaded models. Default 2." };
-        var connectTimeout = new Option<double?>("--connect-timeout") { HelpName = "SECONDS", Description = "Seconds Corral waits to connect to a backend. Default 5." };
-        var maxBody = new Option<double?>("--max-body-size") { HelpName = "MB", Description = "Largest JSON request body in MB (blob uploads are exempt). Default 32." };
+        var catalogTtl = new Option<string>("--catalog-ttl") { HelpName = "SECONDS", Description = "Seconds a merged model list is served before it is refreshed in the background. Default 10." };
+        var listingTimeout = new Option<string>("--listing-timeout") { HelpName = "SECONDS", Description = "Seconds Corral waits for one backend's model list, version or loaded models. Default 2." };
+        var connectTimeout = new Option<string>("--connect-timeout") { HelpName = "SECONDS", Description = "Seconds Corral waits to connect to a backend. Default 5." };
+        var maxBody = new Option<string>("--max-body-size") { HelpName = "MB", Description = "Largest JSON request body in MB (blob uploads are exempt). Default 32." };
         var forwardKeyHeaders = new Option<bool>("--forward-key-headers") { Description = "Send the caller's key name and id to backends as X-Corral-Key-Name and X-Corral-Key-Id." };
         var logLevel = new Option<string>("--log-level") { HelpName = "LEVEL", Description = "trace, debug, information (default), warning, error. Env CORRAL_LOG_LEVEL." };
         var firstByteTimeout = new Option<string>("--first-byte-timeout")

@@ -13,10 +13,10 @@ internal sealed record ServeArguments
     public string? DataDirectory { get; init; }
     public string? AdminKey { get; init; }
     public string? Auth { get; init; }
-    public double? CatalogTtlSeconds { get; init; }
-    public double? ListingTimeoutSeconds { get; init; }
-    public double? ConnectTimeoutSeconds { get; init; }
-    public double? MaxBodyMegabytes { get; init; }
+    public string? CatalogTtlSeconds { get; init; }
+    public string? ListingTimeoutSeconds { get; init; }
+    public string? ConnectTimeoutSeconds { get; init; }
+    public string? MaxBodyMegabytes { get; init; }
     public bool ForwardKeyHeaders { get; init; }
     public string? LogLevel { get; init; }
     public string? FirstByteTimeoutSeconds { get; init; }

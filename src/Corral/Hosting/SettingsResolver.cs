@@ -181,22 +181,6 @@ internal static class SettingsResolver
         }
     }
 
-    private static TimeSpan Seconds(double? value, string option, TimeSpan fallback, List<string> problems)
-    {
-        if (value is null)
-        {
-            return fallback;
-        }
-
-        if (value <= 0 || double.IsNaN(value.Value) || value > TimeSpan.MaxValue.TotalSeconds)
-        {
-            problems.Add($"{option}: must be a positive number of seconds");
-            return fallback;
-        }
-
-        return TimeSpan.FromSeconds(value.Value);
-    }
-
     // Seconds given as text: fractions are allowed (0.5); zero only where it means something (zeroMeans).
     private static TimeSpan Seconds(string? text, string option, TimeSpan fallback, List<string> problems, string? zeroMeans = null)
     {
@@ -252,20 +236,27 @@ internal static class SettingsResolver
         return value;
     }
 
-    private static long MaxBody(double? megabytes, List<string> problems)
+    private static long MaxBody(string? text, List<string> problems)
     {
-        if (megabytes is null)
+        const long Default = 32L * 1024 * 1024;
+        if (text is null)
         {
-            return 32L * 1024 * 1024;
+            return Default;
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var megabytes) || !double.IsFinite(megabytes))
+        {
+            problems.Add($"--max-body-size: '{text}' is not a number of megabytes (like 32 or 0.5)");
+            return Default;
         }
 
         if (megabytes <= 0 || megabytes > 1024 * 1024)
         {
-            problems.Add("--max-body-size: must be a positive number of megabytes");
-            return 32L * 1024 * 1024;
+            problems.Add($"--max-body-size: must be more than 0 and at most 1048576 megabytes, not {text}");
+            return Default;
         }
 
-        return (long)(megabytes.Value * 1024 * 1024);
+        return (long)(megabytes * 1024 * 1024);
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;

@@ -227,8 +227,8 @@ public sealed class SettingsResolverTests : IDisposable
             AdminKey = "tiny",
             Auth = "maybe",
             LogLevel = "loud",
-            CatalogTtlSeconds = -1,
-            MaxBodyMegabytes = 0,
+            CatalogTtlSeconds = "-1",
+            MaxBodyMegabytes = "0",
         };
 
         var problems = ProblemsOf(args, NoEnvironment);
@@ -368,6 +368,40 @@ public sealed class SettingsResolverTests : IDisposable
         var settings = SettingsResolver.Resolve(new ServeArguments { ConfigFile = path, Backends = ["http://gpu0:11434"] }, NoEnvironment);
 
         settings.Backends.Select(b => b.Name).Should().Equal("gpu0:11434", "gpu1:11434");
+    }
+
+    [Theory]
+    [InlineData("--catalog-ttl", "10s", "--catalog-ttl: '10s' is not a number of seconds (like 10 or 0.5)")]
+    [InlineData("--listing-timeout", "0", "--listing-timeout: must be more than 0 seconds, not 0")]
+    [InlineData("--connect-timeout", "abc", "--connect-timeout: 'abc' is not a number of seconds (like 5 or 0.5)")]
+    [InlineData("--max-body-size", "lots", "--max-body-size: 'lots' is not a number of megabytes (like 32 or 0.5)")]
+    public void Resolve_BadOlderOption_IsReportedWithTheOthers(string option, string value, string problem)
+    {
+        var args = option switch
+        {
+            "--catalog-ttl" => new ServeArguments { CatalogTtlSeconds = value, QueueLength = "-1" },
+            "--listing-timeout" => new ServeArguments { ListingTimeoutSeconds = value, QueueLength = "-1" },
+            "--connect-timeout" => new ServeArguments { ConnectTimeoutSeconds = value, QueueLength = "-1" },
+            _ => new ServeArguments { MaxBodyMegabytes = value, QueueLength = "-1" },
+        };
+
+        var problems = ProblemsOf(args, NoEnvironment);
+
+        problems.Should().Contain(problem);
+        problems.Should().Contain(p => p.StartsWith("--queue-length", StringComparison.Ordinal), "every problem is reported at once");
+    }
+
+    [Fact]
+    public void Resolve_OlderOptionsWithFractions_AreParsed()
+    {
+        var settings = SettingsResolver.Resolve(
+            new ServeArguments { CatalogTtlSeconds = "0.5", ListingTimeoutSeconds = "1.5", ConnectTimeoutSeconds = "2", MaxBodyMegabytes = "0.5" },
+            NoEnvironment);
+
+        settings.CatalogTtl.Should().Be(TimeSpan.FromMilliseconds(500));
+        settings.ListingTimeout.Should().Be(TimeSpan.FromMilliseconds(1500));
+        settings.ConnectTimeout.Should().Be(TimeSpan.FromSeconds(2));
+        settings.MaxBodyBytes.Should().Be(512 * 1024);
     }
 
     [Fact]
