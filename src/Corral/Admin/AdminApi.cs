@@ -33,6 +33,38 @@ internal static class AdminApi
         group.MapPost("/models/unload", context => unloader.UnloadAsync(context));
     }
 
+    /// <summary>
+    /// The methods the admin API serves on the request's path (<c>"GET, POST"</c>), or null when it serves none
+    /// there: a wrong method then gets 405 with <c>Allow</c>, not a 404. Only walked for unmatched requests.
+    /// </summary>
+    public static string? AllowedMethods(HttpContext context)
+    {
+        var path = context.Request.Path;
+        if (!path.StartsWithSegments("/admin/api", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var methods = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var endpoint in context.RequestServices.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>())
+        {
+            if (endpoint.RoutePattern.RawText is not { } raw || !raw.StartsWith("/admin/api", StringComparison.Ordinal)
+                || endpoint.Metadata.GetMetadata<IHttpMethodMetadata>() is not { } accepted)
+            {
+                continue;
+            }
+
+            var matcher = new Microsoft.AspNetCore.Routing.Template.TemplateMatcher(
+                Microsoft.AspNetCore.Routing.Template.TemplateParser.Parse(raw), []);
+            if (matcher.TryMatch(path, []))
+            {
+                methods.UnionWith(accepted.HttpMethods);
+            }
+        }
+
+        return methods.Count == 0 ? null : string.Join(", ", methods);
+    }
+
     private static async Task CreateKeyAsync(HttpContext context, KeyRing keys, TimeProvider time)
     {
         CreateKeyRequest? request;

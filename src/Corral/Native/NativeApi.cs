@@ -77,7 +77,8 @@ internal static class NativeApi
         }
 
         var known = path.StartsWith("/api/blobs/", StringComparison.Ordinal) ? "/api/blobs" : path.TrimEnd('/') is { Length: > 0 } p ? p : "/";
-        if (Methods.TryGetValue(known, out var allowed))
+        var allowed = Methods.GetValueOrDefault(known) ?? Admin.AdminApi.AllowedMethods(context);
+        if (allowed is not null)
         {
             context.Response.Headers.Allow = allowed;
             return Hosting.ErrorResponses.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, $"method {context.Request.Method} is not allowed on {context.Request.Path}; use {allowed}");
