@@ -65,18 +65,8 @@ internal sealed class BackendFleet
                 return null;
             }
 
-            if (existing.Options.Url == options.Url)
-            {
-                existing.Update(options);
-                updated = existing;
-                _view = new View(_view.All);
-            }
-            else
-            {
-                updated = new Backend(options, _settings) { Origin = existing.Origin };
-                _view = new View(_view.All.Select(b => b == existing ? updated : b).ToArray());
-                existing.Draining = true;
-            }
+            updated = Change(existing, options);
+            _view = new View(_view.All.Select(b => b == existing ? updated : b).ToArray());
         }
 
         Changed?.Invoke();
@@ -124,16 +114,9 @@ internal sealed class BackendFleet
                     {
                         next.Add(existing);
                     }
-                    else if (existing.Options.Url == options.Url)
-                    {
-                        existing.Update(options);
-                        next.Add(existing);
-                        changed.Add(options.Name);
-                    }
                     else
                     {
-                        existing.Draining = true;
-                        next.Add(new Backend(options, _settings));
+                        next.Add(Change(existing, options));
                         changed.Add(options.Name);
                     }
                 }
@@ -171,6 +154,22 @@ internal sealed class BackendFleet
         }
 
         return change;
+    }
+
+    /// <summary>
+    /// The backend that serves <paramref name="options"/> from now on: <paramref name="existing"/> itself when the URL
+    /// is the same (counters, health and loaded models stay), otherwise a new backend, and the old one drains.
+    /// </summary>
+    private Backend Change(Backend existing, BackendOptions options)
+    {
+        if (existing.Options.Url == options.Url)
+        {
+            existing.Update(options);
+            return existing;
+        }
+
+        existing.Draining = true;
+        return new Backend(options, _settings) { Origin = existing.Origin };
     }
 
     /// <summary>Tells listeners (the catalog) that a backend's routing-relevant state changed.</summary>

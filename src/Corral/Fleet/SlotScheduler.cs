@@ -210,6 +210,21 @@ internal sealed class SlotScheduler(CorralSettings settings, TimeProvider time)
         return pa != pb ? pa < pb : a.Load < b.Load;
     }
 
+    /// <summary>Whether a backend besides <paramref name="current"/> could take the request (failover has somewhere to go).</summary>
+    public static bool HasAlternative(AdmissionRequest request, Backend current)
+    {
+        var candidates = request.Model.Candidates;
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            if (candidates[i] != current && Eligible(candidates[i], request, candidates))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static bool Eligible(Backend backend, AdmissionRequest request, IReadOnlyList<Backend> candidates)
     {
         if (!backend.IsRoutable || request.Excluded.Contains(backend))
@@ -508,6 +523,9 @@ internal sealed class Admission : IDisposable
 
     /// <summary>Where the model lives on the chosen backend (its name there).</summary>
     public ModelLocation Location { get; }
+
+    /// <summary>The <see cref="ModelName.Key"/> of the model's name on the chosen backend.</summary>
+    public string ModelKey => _lane.ModelKey;
 
     /// <summary>Whether the model was in memory (or in use) on the backend when the request was sent.</summary>
     public bool WasLoaded { get; }

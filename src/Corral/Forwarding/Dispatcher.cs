@@ -34,10 +34,11 @@ internal sealed partial class Dispatcher(
         string? lastFailure = null;
         for (var attempt = 1; ; attempt++)
         {
+            var request = new AdmissionRequest(model, fairness, session, excluded);
             AdmissionResult admitted;
             try
             {
-                admitted = await scheduler.AdmitAsync(new AdmissionRequest(model, fairness, session, excluded), aborted);
+                admitted = await scheduler.AdmitAsync(request, aborted);
             }
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
             {
@@ -52,7 +53,7 @@ internal sealed partial class Dispatcher(
 
             var admission = admitted.Admission!;
             var backend = admission.Backend;
-            var canRetry = attempt < settings.MaxAttempts && HasAlternative(model, excluded, backend);
+            var canRetry = attempt < settings.MaxAttempts && SlotScheduler.HasAlternative(request, backend);
             var outcome = await TryAsync(context, admission, path, content(admission.Location), caller, canRetry);
             if (outcome.Response is { } response)
             {
@@ -81,19 +82,6 @@ internal sealed partial class Dispatcher(
             LogFailover(logger, backend.Name, outcome.Failure);
             excluded = new HashSet<Backend>(excluded) { backend };
         }
-    }
-
-    private static bool HasAlternative(CatalogModel model, IReadOnlySet<Backend> excluded, Backend current)
-    {
-        foreach (var candidate in model.Candidates)
-        {
-            if (candidate != current && candidate.IsRoutable && !excluded.Contains(candidate))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private async Task<Outcome> TryAsync(HttpContext context, Admission admission, string path, HttpContent content, Caller? caller, bool canRetry)
@@ -217,7 +205,7 @@ internal sealed class Dispatch(Admission admission, HttpResponseMessage response
         }
 
         var now = time.GetUtcNow();
-        Backend.Loaded.MarkLoaded(ModelName.Key(Location.UpstreamName), KeepAlive.Until(keepAlive, now), now);
+        Backend.Loaded.MarkLoaded(Admission.ModelKey, KeepAlive.Until(keepAlive, now), now);
         Admission.Succeeded();
     }
 

@@ -33,7 +33,7 @@ internal sealed partial class Forwarder(BackendClient client, ShutdownDrain drai
     /// answering 502 (in the shape of the surface the request came in on), or when the client left.
     /// The caller holds the backend's lease for as long as it reads the answer.
     /// </summary>
-    public async Task<HttpResponseMessage?> SendAsync(HttpContext context, Backend backend, HttpMethod method, string pathAndQuery, HttpContent? content)
+    private async Task<HttpResponseMessage?> SendAsync(HttpContext context, Backend backend, HttpMethod method, string pathAndQuery, HttpContent? content)
     {
         var aborted = context.RequestAborted;
         var request = client.CreateRequest(backend, method, pathAndQuery, context.Features.Get<Caller>());
