@@ -33,8 +33,7 @@ internal static class ChatRequestTranslator
             return Translation.Invalid(streamError);
         }
 
-        var includeUsage = JsonKinds.Get(request, "stream_options") is { ValueKind: JsonValueKind.Object } so
-            && JsonKinds.Get(so, "include_usage") is { ValueKind: JsonValueKind.True };
+        var includeUsage = IncludeUsage(request);
 
         var buffer = new ArrayBufferWriter<byte>(1024);
         using (var writer = new Utf8JsonWriter(buffer, SseFrames.WriterOptions))
@@ -418,6 +417,11 @@ internal static class ChatRequestTranslator
     /// <summary><c>max_tokens</c>, or the newer <c>max_completion_tokens</c> (which Ollama's own layer ignores).</summary>
     public static JsonElement? MaxTokens(JsonElement request) =>
         JsonKinds.Get(request, "max_tokens") ?? JsonKinds.Get(request, "max_completion_tokens");
+
+    /// <summary>OpenAI's <c>stream_options.include_usage</c>: a final chunk with the token usage.</summary>
+    internal static bool IncludeUsage(JsonElement request) =>
+        JsonKinds.Get(request, "stream_options") is { ValueKind: JsonValueKind.Object } options
+        && JsonKinds.Get(options, "include_usage") is { ValueKind: JsonValueKind.True };
 
     /// <summary>Reads an optional boolean field; returns an error text when it has another type.</summary>
     public static string? OptionalBool(JsonElement request, string name, out bool value)

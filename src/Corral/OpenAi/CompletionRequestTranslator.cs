@@ -27,8 +27,7 @@ internal static class CompletionRequestTranslator
             return Translation.Invalid(streamError);
         }
 
-        var includeUsage = JsonKinds.Get(request, "stream_options") is { ValueKind: JsonValueKind.Object } so
-            && JsonKinds.Get(so, "include_usage") is { ValueKind: JsonValueKind.True };
+        var includeUsage = ChatRequestTranslator.IncludeUsage(request);
 
         var buffer = new ArrayBufferWriter<byte>(512);
         using (var writer = new Utf8JsonWriter(buffer, SseFrames.WriterOptions))
