@@ -1,4 +1,5 @@
 using Corral.Hosting;
+using Corral.Pipeline;
 
 namespace Corral.Access;
 
@@ -40,6 +41,11 @@ internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, Corra
         }
 
         context.Features.Set(caller);
+        if (context.Features.Get<RequestRecord>() is { } record)
+        {
+            record.Caller = caller;
+        }
+
         return next(context);
     }
 

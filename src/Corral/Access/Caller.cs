@@ -1,10 +1,13 @@
 namespace Corral.Access;
 
-/// <summary>Who is calling: the API key that authenticated the request. Set as an HttpContext feature.</summary>
-internal sealed record Caller(string KeyId, string KeyName, KeyRole Role)
+/// <summary>
+/// Who is calling: the API key that authenticated the request. Set as an HttpContext feature.
+/// <see cref="AssertsUsers"/>: the key may name the end users it serves, for usage records.
+/// </summary>
+internal sealed record Caller(string KeyId, string KeyName, KeyRole Role, bool AssertsUsers = false)
 {
-    /// <summary>The caller when authentication is switched off (<c>--auth off</c>).</summary>
-    public static Caller Anonymous { get; } = new("anonymous", "anonymous", KeyRole.Admin);
+    /// <summary>The caller when authentication is switched off (<c>--auth off</c>): a trusted machine, so it may name users.</summary>
+    public static Caller Anonymous { get; } = new("anonymous", "anonymous", KeyRole.Admin, AssertsUsers: true);
 
     public bool IsAdmin => Role == KeyRole.Admin;
 }

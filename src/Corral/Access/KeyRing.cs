@@ -29,7 +29,7 @@ internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProv
             keys[hash] = new StoredKey(ConfiguredAdminId, "admin (--admin-key)", KeyRole.Admin, hash.ToBytes(), Hint(adminKey), time.GetUtcNow(), null, null);
         }
 
-        Volatile.Write(ref _keys, keys.ToFrozenDictionary(k => k.Key, k => (k.Value, new Caller(k.Value.Id, k.Value.Name, k.Value.Role))));
+        Volatile.Write(ref _keys, keys.ToFrozenDictionary(k => k.Key, k => (k.Value, new Caller(k.Value.Id, k.Value.Name, k.Value.Role, k.Value.AssertsUsers))));
         Interlocked.Increment(ref _version);
     }
 
@@ -110,7 +110,11 @@ internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProv
     }
 
     /// <summary>Creates and stores a key; returns its record and the secret (shown this once).</summary>
-    public async Task<(StoredKey Key, string Secret)> CreateAsync(string name, KeyRole role, DateTimeOffset? expiresAt, CancellationToken cancellationToken)
+    public Task<(StoredKey Key, string Secret)> CreateAsync(string name, KeyRole role, DateTimeOffset? expiresAt, CancellationToken cancellationToken) =>
+        CreateAsync(name, role, expiresAt, assertsUsers: false, cancellationToken);
+
+    /// <summary>Creates and stores a key that may (or may not) name its end users; returns its record and the secret.</summary>
+    public async Task<(StoredKey Key, string Secret)> CreateAsync(string name, KeyRole role, DateTimeOffset? expiresAt, bool assertsUsers, CancellationToken cancellationToken)
     {
         var secret = SecretPrefix + Base64Url(RandomNumberGenerator.GetBytes(32));
         var key = new StoredKey(
@@ -121,7 +125,8 @@ internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProv
             Hint(secret),
             time.GetUtcNow(),
             expiresAt,
-            null);
+            null,
+            assertsUsers);
         await _writeGate.WaitAsync(cancellationToken);
         try
         {

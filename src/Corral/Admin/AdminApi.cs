@@ -74,7 +74,7 @@ internal static class AdminApi
         }
         catch (JsonException e)
         {
-            await ErrorResponses.WriteProblemAsync(context, StatusCodes.Status400BadRequest, $"the body must be JSON like {{\"name\":\"laptop\",\"role\":\"user\"}}: {e.Message}");
+            await ErrorResponses.WriteProblemAsync(context, StatusCodes.Status400BadRequest, $"the body must be JSON like {{\"name\":\"laptop\",\"role\":\"user\",\"assertsUsers\":false}}: {e.Message}");
             return;
         }
 
@@ -102,11 +102,11 @@ internal static class AdminApi
             return;
         }
 
-        var (key, secret) = await keys.CreateAsync(name!, role, request!.ExpiresAt, context.RequestAborted);
+        var (key, secret) = await keys.CreateAsync(name!, role, request!.ExpiresAt, request.AssertsUsers ?? false, context.RequestAborted);
         context.Response.StatusCode = StatusCodes.Status201Created;
         context.Response.Headers.Location = "/admin/api/keys/" + key.Id;
         await context.Response.WriteAsJsonAsync(
-            new CreatedKeyResponse(key.Id, key.Name, RoleName(key.Role), secret, key.CreatedAt, key.ExpiresAt),
+            new CreatedKeyResponse(key.Id, key.Name, RoleName(key.Role), secret, key.CreatedAt, key.ExpiresAt, key.AssertsUsers),
             CorralJsonContext.Default.CreatedKeyResponse,
             cancellationToken: context.RequestAborted);
     }
@@ -115,7 +115,7 @@ internal static class AdminApi
     {
         var now = time.GetUtcNow();
         var list = (await keys.ListAsync(context.RequestAborted))
-            .Select(k => new KeyResponse(k.Id, k.Name, RoleName(k.Role), k.Hint, k.CreatedAt, k.ExpiresAt, k.RevokedAt, k.RevokedAt is null && (k.ExpiresAt is null || k.ExpiresAt > now)))
+            .Select(k => new KeyResponse(k.Id, k.Name, RoleName(k.Role), k.Hint, k.CreatedAt, k.ExpiresAt, k.RevokedAt, k.RevokedAt is null && (k.ExpiresAt is null || k.ExpiresAt > now), k.AssertsUsers))
             .ToArray();
         await context.Response.WriteAsJsonAsync(list, CorralJsonContext.Default.KeyResponseArray, cancellationToken: context.RequestAborted);
     }

@@ -3,13 +3,13 @@ using System.Text.Json.Serialization;
 namespace Corral.Admin;
 
 /// <summary>Body of <c>POST /admin/api/keys</c>.</summary>
-internal sealed record CreateKeyRequest(string? Name, string? Role, DateTimeOffset? ExpiresAt);
+internal sealed record CreateKeyRequest(string? Name, string? Role, DateTimeOffset? ExpiresAt, bool? AssertsUsers);
 
 /// <summary>Answer to a key creation: the only time the secret is shown.</summary>
-internal sealed record CreatedKeyResponse(string Id, string Name, string Role, string Key, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt);
+internal sealed record CreatedKeyResponse(string Id, string Name, string Role, string Key, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, bool AssertsUsers);
 
 /// <summary>A key as listed: never its secret, only a hint of its first characters.</summary>
-internal sealed record KeyResponse(string Id, string Name, string Role, string Hint, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, bool Active);
+internal sealed record KeyResponse(string Id, string Name, string Role, string Hint, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, bool Active, bool AssertsUsers);
 
 /// <summary>Answer of <c>GET /admin/api/backends</c>: every backend, requests waiting across the fleet, digest conflicts.</summary>
 internal sealed record BackendsResponse(BackendResponse[] Backends, int QueueDepth, ConflictResponse[] Conflicts);

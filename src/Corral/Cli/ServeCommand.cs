@@ -78,11 +78,29 @@ internal static class ServeCommand
             Description = "Seconds between two checks of the --config file for changes, applied without restart; 0 = never reload. Default 2.",
         };
 
+        var usageRetention = new Option<string>("--usage-retention")
+        {
+            HelpName = "DAYS",
+            Description = "Days usage records are kept one by one (hourly rollups are kept longer, so queries over months stay fast); 0 = for ever. Default 30.",
+        };
+        var metricsToken = new Option<string>("--metrics-token")
+        {
+            HelpName = "TOKEN",
+            Description = "A bearer token (16+ characters) that may read /metrics besides admin keys, for a Prometheus scrape job. Env CORRAL_METRICS_TOKEN.",
+        };
+        var metricsPerKey = new Option<bool>("--metrics-per-key") { Description = "Label request and token metrics with the caller's key name too (one series per key). Default off." };
+        var requestLog = new Option<string>("--request-log")
+        {
+            HelpName = "json|off",
+            Description = "One JSON line per request on standard output, with the fields of its usage record; no secret, no prompt or answer. Env CORRAL_REQUEST_LOG. Default json when standard output is not a terminal, else off.",
+        };
+        var logBodies = new Option<bool>("--log-bodies") { Description = "Also put prompts and answers into the request log. Corral says so at every start. Default off." };
+
         var command = new Command("serve", "Run the gateway in front of the configured Ollama servers.")
         {
             listen, backend, config, data, adminKey, auth, catalogTtl, listingTimeout, connectTimeout, maxBody, forwardKeyHeaders, logLevel,
             firstByteTimeout, idleTimeout, healthInterval, failureThreshold, maxConcurrency, queueLength, queueTimeout, coldLoad, maxAttempts,
-            drainTimeout, explainRoutes, configPoll,
+            drainTimeout, explainRoutes, configPoll, usageRetention, metricsToken, metricsPerKey, requestLog, logBodies,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -113,6 +131,11 @@ internal static class ServeCommand
                 DrainTimeoutSeconds = parse.GetValue(drainTimeout),
                 ExplainRoutes = parse.GetValue(explainRoutes),
                 ConfigPollSeconds = parse.GetValue(configPoll),
+                UsageRetentionDays = parse.GetValue(usageRetention),
+                MetricsToken = parse.GetValue(metricsToken),
+                MetricsPerKey = parse.GetValue(metricsPerKey),
+                RequestLog = parse.GetValue(requestLog),
+                LogBodies = parse.GetValue(logBodies),
             };
             return await RunAsync(arguments, cancellationToken);
         });
@@ -123,7 +146,7 @@ internal static class ServeCommand
     {
         try
         {
-            var settings = SettingsResolver.Resolve(arguments, Environment.GetEnvironmentVariable);
+            var settings = SettingsResolver.Resolve(arguments, Environment.GetEnvironmentVariable, outputIsTerminal: !Console.IsOutputRedirected);
             await using var server = await CorralServer.StartAsync(settings, cancellationToken);
             StartupBanner.Print(settings, server, Console.Out);
             await server.WaitForShutdownAsync(cancellationToken);

@@ -37,6 +37,14 @@ internal static class StartupBanner
             output.WriteLine("WARNING: authentication is OFF (--auth off). Anyone who can reach this port can use every backend and manage models.");
         }
 
+        if (settings.LogBodies)
+        {
+            output.WriteLine();
+            output.WriteLine(settings.RequestLog == RequestLogFormat.Off
+                ? "NOTE: --log-bodies is given but the request log is off (--request-log off), so no prompt or answer is written."
+                : "WARNING: --log-bodies is on: every prompt and answer is written to the request log. Protect that log as you would the conversations.");
+        }
+
         if (server.GeneratedAdminKey is { } key)
         {
             output.WriteLine();

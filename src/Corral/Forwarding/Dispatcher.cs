@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Corral.Access;
 using Corral.Catalog;
@@ -31,14 +30,20 @@ internal sealed partial class Dispatcher(
         var fairness = caller?.KeyId ?? string.Empty;
         session = session is null ? null : string.Concat(fairness, "\n", model.Name, "\n", session);
         var excluded = AdmissionRequest.NoneExcluded;
+        var record = context.Features.Get<Pipeline.RequestRecord>();
         string? lastFailure = null;
         for (var attempt = 1; ; attempt++)
         {
             var request = new AdmissionRequest(model, fairness, session, excluded);
             AdmissionResult admitted;
+            var queued = time.GetTimestamp();
             try
             {
                 admitted = await scheduler.AdmitAsync(request, aborted);
+                if (record is not null)
+                {
+                    record.QueueWait += time.GetElapsedTime(queued);
+                }
             }
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
             {
@@ -53,6 +58,12 @@ internal sealed partial class Dispatcher(
 
             var admission = admitted.Admission!;
             var backend = admission.Backend;
+            if (record is not null)
+            {
+                record.Backend = backend;
+                record.Attempts = attempt;
+            }
+
             var canRetry = attempt < settings.MaxAttempts && SlotScheduler.HasAlternative(request, backend);
             var outcome = await TryAsync(context, admission, path, content(admission.Location), caller, canRetry);
             if (outcome.Response is { } response)
@@ -80,6 +91,7 @@ internal sealed partial class Dispatcher(
             }
 
             LogFailover(logger, backend.Name, outcome.Failure);
+            record?.AddFailover(backend);
             excluded = new HashSet<Backend>(excluded) { backend };
         }
     }
@@ -93,7 +105,7 @@ internal sealed partial class Dispatcher(
         Forwarder.CopyRequestHeaders(context.Request, request);
         using var firstByte = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         firstByte.CancelAfter(backend.FirstByteTimeout);
-        var started = Stopwatch.GetTimestamp();
+        var started = time.GetTimestamp();
         HttpResponseMessage response;
         try
         {
@@ -118,8 +130,15 @@ internal sealed partial class Dispatcher(
             backend.Health.RecordFailure(time.GetUtcNow(), cause);
             return new Outcome(null, StatusCodes.Status502BadGateway, UpstreamFailure.Unreachable(backend, e), Retry: UpstreamFailure.IsRetryable(e));
         }
+        finally
+        {
+            if (context.Features.Get<Pipeline.RequestRecord>() is { } record)
+            {
+                record.BackendWait += time.GetElapsedTime(started);
+            }
+        }
 
-        var firstByteTime = Stopwatch.GetElapsedTime(started);
+        var firstByteTime = time.GetElapsedTime(started);
         var status = (int)response.StatusCode;
         if (status == StatusCodes.Status503ServiceUnavailable && canRetry)
         {

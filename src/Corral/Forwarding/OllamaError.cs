@@ -12,7 +12,14 @@ internal static class OllamaError
         var response = context.Response;
         response.StatusCode = status;
         response.ContentType = "application/json; charset=utf-8";
-        return response.Body.WriteAsync(Encode(message), context.RequestAborted).AsTask();
+        if (context.Features.Get<Pipeline.RequestRecord>() is { } record)
+        {
+            record.Error ??= message;
+        }
+
+        var body = Encode(message);
+        response.ContentLength = body.Length;
+        return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
     }
 
     /// <summary>The bytes of <c>{"error": message}</c> (no trailing newline).</summary>

@@ -5,7 +5,9 @@ using Corral.Fleet;
 using Corral.Forwarding;
 using Corral.Native;
 using Corral.OpenAi;
+using Corral.Pipeline;
 using Corral.Storage;
+using Corral.Usage;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
@@ -158,13 +160,15 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton<ModelManagementEndpoints>();
         services.AddSingleton<BlobEndpoints>();
         services.AddSingleton<OpenAiEndpoints>();
+        services.AddSingleton<UsageRecorder>();
         return services;
     }
 
     public static void MapCorral(this WebApplication app)
     {
-        app.UseMiddleware<ErrorBoundaryMiddleware>();
         app.UseRouting();
+        app.UseMiddleware<RecordMiddleware>();
+        app.UseMiddleware<ErrorBoundaryMiddleware>();
         app.UseMiddleware<AccessMiddleware>();
 
         // A changed fleet (reloaded configuration, admin API) is listed again and its waiting requests looked at.
@@ -186,7 +190,7 @@ internal static class CorralServiceCollectionExtensions
         app.MapAdminApi();
         app.MapNativeApi();
         app.MapOpenAiApi();
-        app.MapFallback("{*path}", (RequestDelegate)NativeApi.UnmatchedAsync);
+        app.MapFallback("{*path}", (RequestDelegate)NativeApi.UnmatchedAsync).WithMetadata(SurfaceRoute.Unmatched);
     }
 
     private static Task WriteHealthAsync(HttpContext context, int status, string state)

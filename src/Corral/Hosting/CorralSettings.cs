@@ -84,6 +84,34 @@ internal sealed record CorralSettings
     /// <summary>Minimum level of log messages.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
+    /// <summary>How long usage records are kept one by one; hourly rollups outlive them. Zero keeps them for ever.</summary>
+    public TimeSpan UsageRetention { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>A bearer token that may read <c>/metrics</c> besides admin keys (a Prometheus scrape job's), held only as a hash.</summary>
+    public string? MetricsToken { get; init; }
+
+    /// <summary>Label metrics with the caller's key name too (<c>--metrics-per-key</c>); off keeps label values bounded by the fleet.</summary>
+    public bool MetricsPerKey { get; init; }
+
+    /// <summary>Whether each request is logged as one JSON line (<c>--request-log</c>).</summary>
+    public RequestLogFormat RequestLog { get; init; } = RequestLogFormat.Off;
+
+    /// <summary>Put prompts and answers into the request log (<c>--log-bodies</c>); announced at start.</summary>
+    public bool LogBodies { get; init; }
+
+    /// <summary>Where request log lines go; null is standard output.</summary>
+    public Stream? RequestLogStream { get; init; }
+
     /// <summary>Where start-up notices (the generated admin key, warnings) are written.</summary>
     public TextWriter Notices { get; init; } = Console.Out;
+}
+
+/// <summary>The shape of the request log.</summary>
+internal enum RequestLogFormat
+{
+    /// <summary>No request log.</summary>
+    Off,
+
+    /// <summary>One JSON object per line, one line per request.</summary>
+    Json,
 }

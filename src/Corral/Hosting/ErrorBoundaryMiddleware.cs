@@ -15,6 +15,7 @@ internal sealed partial class ErrorBoundaryMiddleware(RequestDelegate next, ILog
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client disconnected; the backend request was cancelled with it.
+            MarkCancelled(context);
         }
         catch (BadHttpRequestException e)
         {
@@ -23,6 +24,7 @@ internal sealed partial class ErrorBoundaryMiddleware(RequestDelegate next, ILog
         catch (Exception e) when (context.RequestAborted.IsCancellationRequested && e is IOException)
         {
             // Writing to a client that already left.
+            MarkCancelled(context);
         }
         catch (Exception e)
         {
@@ -34,6 +36,14 @@ internal sealed partial class ErrorBoundaryMiddleware(RequestDelegate next, ILog
             }
 
             await ErrorResponses.WriteAsync(context, StatusCodes.Status500InternalServerError, "internal error in Corral (details are in its log)");
+        }
+    }
+
+    private static void MarkCancelled(HttpContext context)
+    {
+        if (context.Features.Get<Pipeline.RequestRecord>() is { } record)
+        {
+            record.Cancelled = true;
         }
     }
 

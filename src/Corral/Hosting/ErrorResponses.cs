@@ -51,6 +51,11 @@ internal static class ErrorResponses
         var response = context.Response;
         response.StatusCode = status;
         response.ContentType = "application/json";
+        if (context.Features.Get<Pipeline.RequestRecord>() is { } record)
+        {
+            record.Error ??= message;
+        }
+
         var type = status switch
         {
             400 or 401 or 403 or 413 or 405 => "invalid_request_error",
@@ -78,6 +83,7 @@ internal static class ErrorResponses
             writer.WriteEndObject();
         }
 
+        response.ContentLength = buffer.Length;
         return response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted).AsTask();
     }
 }

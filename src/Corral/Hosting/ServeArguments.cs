@@ -31,4 +31,9 @@ internal sealed record ServeArguments
     public string? DrainTimeoutSeconds { get; init; }
     public bool ExplainRoutes { get; init; }
     public string? ConfigPollSeconds { get; init; }
+    public string? UsageRetentionDays { get; init; }
+    public string? MetricsToken { get; init; }
+    public bool MetricsPerKey { get; init; }
+    public string? RequestLog { get; init; }
+    public bool LogBodies { get; init; }
 }

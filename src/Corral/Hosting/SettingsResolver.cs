@@ -12,7 +12,10 @@ internal static class SettingsResolver
     public const int MinimumAdminKeyLength = 16;
 
     /// <summary>Resolves the settings or throws <see cref="ConfigurationException"/> listing every problem.</summary>
-    public static CorralSettings Resolve(ServeArguments args, Func<string, string?> environment)
+    /// <param name="args">The command line.</param>
+    /// <param name="environment">Reads an environment variable.</param>
+    /// <param name="outputIsTerminal">Whether standard output is a terminal: the request log is on by default only when it is not.</param>
+    public static CorralSettings Resolve(ServeArguments args, Func<string, string?> environment, bool outputIsTerminal = true)
     {
         var problems = new List<string>();
 
@@ -85,6 +88,19 @@ internal static class SettingsResolver
             problems.Add($"--log-level: '{logText}' is not one of trace, debug, information, warning, error, critical, none");
         }
 
+        var metricsToken = args.MetricsToken ?? NonEmpty(environment("CORRAL_METRICS_TOKEN"));
+        if (metricsToken is not null && metricsToken.Length < MinimumAdminKeyLength)
+        {
+            problems.Add($"--metrics-token: the token must be at least {MinimumAdminKeyLength} characters long (it has {metricsToken.Length})");
+        }
+
+        var requestLog = outputIsTerminal ? RequestLogFormat.Off : RequestLogFormat.Json;
+        var requestLogText = args.RequestLog ?? NonEmpty(environment("CORRAL_REQUEST_LOG"));
+        if (requestLogText is not null && !Enum.TryParse(requestLogText, ignoreCase: true, out requestLog))
+        {
+            problems.Add($"{(args.RequestLog is null ? "CORRAL_REQUEST_LOG" : "--request-log")}: '{requestLogText}' is not 'json' or 'off'");
+        }
+
         var settings = new CorralSettings
         {
             Listen = listen,
@@ -112,6 +128,11 @@ internal static class SettingsResolver
             ConfigPollInterval = Seconds(args.ConfigPollSeconds, "--config-poll", TimeSpan.FromSeconds(2), problems, zeroMeans: "never reload"),
             ConfigFile = configPath,
             LogLevel = logLevel,
+            UsageRetention = Days(args.UsageRetentionDays, "--usage-retention", TimeSpan.FromDays(30), problems),
+            MetricsToken = metricsToken,
+            MetricsPerKey = args.MetricsPerKey,
+            RequestLog = requestLog,
+            LogBodies = args.LogBodies,
         };
 
         if (problems.Count > 0)
@@ -209,6 +230,29 @@ internal static class SettingsResolver
         }
 
         return TimeSpan.FromSeconds(value);
+    }
+
+    // Days given as text: fractions are allowed; 0 keeps records for ever.
+    private static TimeSpan Days(string? text, string option, TimeSpan fallback, List<string> problems)
+    {
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+        {
+            problems.Add($"{option}: '{text}' is not a number of days (like {fallback.TotalDays.ToString(CultureInfo.InvariantCulture)} or 0.5)");
+            return fallback;
+        }
+
+        if (value < 0 || value > 36500)
+        {
+            problems.Add($"{option}: must be 0 (keep for ever) or more days, at most 36500, not {text}");
+            return fallback;
+        }
+
+        return TimeSpan.FromDays(value);
     }
 
     // A whole number given as text, at least minimum.

@@ -33,6 +33,13 @@ internal sealed class InferenceEndpoints(ModelRouter router, Dispatcher dispatch
         // show accepts the deprecated "name" as well as "model".
         var field = route == NativeRoute.Show && !body.Has("model") && body.Has("name") ? "name" : "model";
         var model = body.Get(field);
+        var record = context.Features.Get<Pipeline.RequestRecord>();
+        if (record is not null)
+        {
+            record.Model = model;
+            record.BytesIn = body.Length;
+        }
+
         if (string.IsNullOrEmpty(model))
         {
             await OllamaError.WriteAsync(context, route == NativeRoute.Generate ? 404 : 400, route == NativeRoute.Generate ? "model '' not found" : "model is required");
@@ -43,6 +50,11 @@ internal sealed class InferenceEndpoints(ModelRouter router, Dispatcher dispatch
         {
             await OllamaError.WriteAsync(context, StatusCodes.Status404NotFound, NotFound(route, model));
             return;
+        }
+
+        if (record is not null)
+        {
+            record.ResolvedModel = entry.Name;
         }
 
         if (route == NativeRoute.Show)

@@ -1,4 +1,5 @@
 using Corral.Access;
+using Corral.Pipeline;
 
 namespace Corral.Native;
 
@@ -46,25 +47,25 @@ internal static class NativeApi
         var blobs = services.GetRequiredService<BlobEndpoints>();
 
         string[] getHead = [HttpMethods.Get, HttpMethods.Head];
-        group.MapMethods("/", getHead, (RequestDelegate)FleetInfoEndpoints.RootAsync);
-        group.MapMethods("/api/version", getHead, (RequestDelegate)info.VersionAsync);
-        group.MapMethods("/api/tags", getHead, (RequestDelegate)info.TagsAsync);
-        group.MapGet("/api/ps", (RequestDelegate)info.PsAsync);
+        group.MapMethods("/", getHead, (RequestDelegate)FleetInfoEndpoints.RootAsync).WithMetadata(new SurfaceRoute("/"));
+        group.MapMethods("/api/version", getHead, (RequestDelegate)info.VersionAsync).WithMetadata(new SurfaceRoute("/api/version"));
+        group.MapMethods("/api/tags", getHead, (RequestDelegate)info.TagsAsync).WithMetadata(new SurfaceRoute("/api/tags"));
+        group.MapGet("/api/ps", (RequestDelegate)info.PsAsync).WithMetadata(new SurfaceRoute("/api/ps"));
 
-        group.MapPost("/api/show", (RequestDelegate)inference.ShowAsync);
-        group.MapPost("/api/generate", (RequestDelegate)inference.GenerateAsync);
-        group.MapPost("/api/chat", (RequestDelegate)inference.ChatAsync);
-        group.MapPost("/api/embed", (RequestDelegate)inference.EmbedAsync);
-        group.MapPost("/api/embeddings", (RequestDelegate)inference.EmbeddingsAsync);
+        group.MapPost("/api/show", (RequestDelegate)inference.ShowAsync).WithMetadata(new SurfaceRoute("/api/show"));
+        group.MapPost("/api/generate", (RequestDelegate)inference.GenerateAsync).WithMetadata(new SurfaceRoute("/api/generate"));
+        group.MapPost("/api/chat", (RequestDelegate)inference.ChatAsync).WithMetadata(new SurfaceRoute("/api/chat"));
+        group.MapPost("/api/embed", (RequestDelegate)inference.EmbedAsync).WithMetadata(new SurfaceRoute("/api/embed"));
+        group.MapPost("/api/embeddings", (RequestDelegate)inference.EmbeddingsAsync).WithMetadata(new SurfaceRoute("/api/embeddings"));
 
         var admin = group.MapGroup(string.Empty).WithMetadata(new AdminOnlyEndpoint());
-        admin.MapPost("/api/pull", (RequestDelegate)management.PullAsync);
-        admin.MapPost("/api/push", (RequestDelegate)management.PushAsync);
-        admin.MapPost("/api/create", (RequestDelegate)management.CreateAsync);
-        admin.MapPost("/api/copy", (RequestDelegate)management.CopyAsync);
-        admin.MapDelete("/api/delete", (RequestDelegate)management.DeleteAsync);
-        admin.MapMethods("/api/blobs/{digest}", [HttpMethods.Head], (RequestDelegate)blobs.HeadAsync);
-        admin.MapPost("/api/blobs/{digest}", (RequestDelegate)blobs.PostAsync);
+        admin.MapPost("/api/pull", (RequestDelegate)management.PullAsync).WithMetadata(new SurfaceRoute("/api/pull"));
+        admin.MapPost("/api/push", (RequestDelegate)management.PushAsync).WithMetadata(new SurfaceRoute("/api/push"));
+        admin.MapPost("/api/create", (RequestDelegate)management.CreateAsync).WithMetadata(new SurfaceRoute("/api/create"));
+        admin.MapPost("/api/copy", (RequestDelegate)management.CopyAsync).WithMetadata(new SurfaceRoute("/api/copy"));
+        admin.MapDelete("/api/delete", (RequestDelegate)management.DeleteAsync).WithMetadata(new SurfaceRoute("/api/delete"));
+        admin.MapMethods("/api/blobs/{digest}", [HttpMethods.Head], (RequestDelegate)blobs.HeadAsync).WithMetadata(new SurfaceRoute("/api/blobs/{digest}"));
+        admin.MapPost("/api/blobs/{digest}", (RequestDelegate)blobs.PostAsync).WithMetadata(new SurfaceRoute("/api/blobs/{digest}"));
     }
 
     /// <summary>Answers a path no endpoint matched: 405 for a known path with another method, else 404.</summary>

@@ -1,3 +1,5 @@
+using Corral.Pipeline;
+
 namespace Corral.OpenAi;
 
 /// <summary>Maps the OpenAI-compatible API at <c>/v1</c> and, identically, <c>/ollama/v1</c>.</summary>
@@ -12,11 +14,11 @@ internal static class OpenAiApi
     private static void Map(RouteGroupBuilder group)
     {
         var endpoints = ((IEndpointRouteBuilder)group).ServiceProvider.GetRequiredService<OpenAiEndpoints>();
-        group.MapPost("/chat/completions", (RequestDelegate)endpoints.ChatAsync);
-        group.MapPost("/completions", (RequestDelegate)endpoints.CompletionsAsync);
-        group.MapPost("/embeddings", (RequestDelegate)endpoints.EmbeddingsAsync);
-        group.MapGet("/models", (RequestDelegate)endpoints.ModelsAsync);
+        group.MapPost("/chat/completions", (RequestDelegate)endpoints.ChatAsync).WithMetadata(new SurfaceRoute("/v1/chat/completions"));
+        group.MapPost("/completions", (RequestDelegate)endpoints.CompletionsAsync).WithMetadata(new SurfaceRoute("/v1/completions"));
+        group.MapPost("/embeddings", (RequestDelegate)endpoints.EmbeddingsAsync).WithMetadata(new SurfaceRoute("/v1/embeddings"));
+        group.MapGet("/models", (RequestDelegate)endpoints.ModelsAsync).WithMetadata(new SurfaceRoute("/v1/models"));
         // Model ids may hold slashes (namespaces, hosts): take the rest of the path.
-        group.MapGet("/models/{**id}", (RequestDelegate)endpoints.ModelAsync);
+        group.MapGet("/models/{**id}", (RequestDelegate)endpoints.ModelAsync).WithMetadata(new SurfaceRoute("/v1/models/{id}"));
     }
 }

@@ -80,6 +80,14 @@ internal sealed class OpenAiEndpoints(ModelRouter router, ModelCatalog catalog, 
             using var document = JsonDocument.Parse(body.Memory);
             var request = document.RootElement;
             var model = body.Get("model");
+            var record = context.Features.Get<Pipeline.RequestRecord>();
+            if (record is not null)
+            {
+                record.Model = model;
+                record.BytesIn = body.Length;
+                record.ClaimedUser = User(request);
+            }
+
             if (string.IsNullOrEmpty(model))
             {
                 await ErrorResponses.WriteOpenAiAsync(context, StatusCodes.Status400BadRequest, "model is required", null);
@@ -99,6 +107,11 @@ internal sealed class OpenAiEndpoints(ModelRouter router, ModelCatalog catalog, 
                 var notFound = InferenceEndpoints.NotFound(route == OpenAiRoute.Embeddings ? NativeRoute.Embed : NativeRoute.Chat, model);
                 await ErrorResponses.WriteOpenAiAsync(context, StatusCodes.Status404NotFound, notFound, null);
                 return;
+            }
+
+            if (record is not null)
+            {
+                record.ResolvedModel = entry.Name;
             }
 
             // A prefixed backend is sent the name without its prefix, so each attempt translates for its backend.
@@ -156,6 +169,12 @@ internal sealed class OpenAiEndpoints(ModelRouter router, ModelCatalog catalog, 
                 dispatch.Complete();
             }
 
+            if (context.Features.Get<Pipeline.RequestRecord>() is { } streamed)
+            {
+                streamed.PromptTokens = converter.Usage.PromptTokens;
+                streamed.CompletionTokens = converter.Usage.CompletionTokens;
+            }
+
             return;
         }
 
@@ -177,6 +196,11 @@ internal sealed class OpenAiEndpoints(ModelRouter router, ModelCatalog catalog, 
             var usage = new TokenUsage();
             context.Features.Set(usage);
             var root = native.RootElement;
+            if (context.Features.Get<Pipeline.RequestRecord>() is { } answered)
+            {
+                answered.PromptTokens = ChatCompletionWriter.Int(root, "prompt_eval_count");
+                answered.CompletionTokens = ChatCompletionWriter.Int(root, "eval_count");
+            }
             await WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
             {
                 switch (route)

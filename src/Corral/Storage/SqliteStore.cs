@@ -30,6 +30,9 @@ internal sealed class SqliteStore : IKeyStore, IBackendStore
             updated_at  TEXT NOT NULL
         );
         """,
+        """
+        ALTER TABLE api_keys ADD COLUMN asserts_users INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 
     private readonly string _connectionString;
@@ -62,7 +65,7 @@ internal sealed class SqliteStore : IKeyStore, IBackendStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, role, hash, hint, created_at, expires_at, revoked_at FROM api_keys ORDER BY created_at, id;";
+        command.CommandText = "SELECT id, name, role, hash, hint, created_at, expires_at, revoked_at, asserts_users FROM api_keys ORDER BY created_at, id;";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var keys = new List<StoredKey>();
         while (await reader.ReadAsync(cancellationToken))
@@ -75,7 +78,8 @@ internal sealed class SqliteStore : IKeyStore, IBackendStore
                 reader.GetString(4),
                 ParseTime(reader.GetString(5)),
                 reader.IsDBNull(6) ? null : ParseTime(reader.GetString(6)),
-                reader.IsDBNull(7) ? null : ParseTime(reader.GetString(7))));
+                reader.IsDBNull(7) ? null : ParseTime(reader.GetString(7)),
+                reader.GetInt64(8) != 0));
         }
 
         return keys;
@@ -86,8 +90,8 @@ internal sealed class SqliteStore : IKeyStore, IBackendStore
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO api_keys (id, name, role, hash, hint, created_at, expires_at, revoked_at)
-            VALUES ($id, $name, $role, $hash, $hint, $created, $expires, NULL);
+            INSERT INTO api_keys (id, name, role, hash, hint, created_at, expires_at, revoked_at, asserts_users)
+            VALUES ($id, $name, $role, $hash, $hint, $created, $expires, NULL, $asserts);
             """;
         command.Parameters.AddWithValue("$id", key.Id);
         command.Parameters.AddWithValue("$name", key.Name);
@@ -96,6 +100,7 @@ internal sealed class SqliteStore : IKeyStore, IBackendStore
         command.Parameters.AddWithValue("$hint", key.Hint);
         command.Parameters.AddWithValue("$created", FormatTime(key.CreatedAt));
         command.Parameters.AddWithValue("$expires", key.ExpiresAt is { } e ? FormatTime(e) : DBNull.Value);
+        command.Parameters.AddWithValue("$asserts", key.AssertsUsers ? 1 : 0);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

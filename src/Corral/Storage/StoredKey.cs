@@ -2,7 +2,10 @@ using Corral.Access;
 
 namespace Corral.Storage;
 
-/// <summary>An API key as stored: its SHA-256 hash, never the secret.</summary>
+/// <summary>
+/// An API key as stored: its SHA-256 hash, never the secret. <see cref="AssertsUsers"/>: the client behind the key
+/// may name its end users (Open WebUI's user headers, OpenAI's <c>user</c>) for usage records.
+/// </summary>
 internal sealed record StoredKey(
     string Id,
     string Name,
@@ -11,4 +14,5 @@ internal sealed record StoredKey(
     string Hint,
     DateTimeOffset CreatedAt,
     DateTimeOffset? ExpiresAt,
-    DateTimeOffset? RevokedAt);
+    DateTimeOffset? RevokedAt,
+    bool AssertsUsers = false);
