@@ -46,7 +46,7 @@ public class ChatStreamConversionBenchmarks
         _final = FinalLine(start, StreamLines - 1);
 
         _steady = NewConverter();
-        _steady.Convert(_first, _output);
+        _steady.ConvertLine(_first, _output);
         if (_output.WrittenCount == 0 || _steady.Done)
         {
             throw new InvalidOperationException("the first line gave no chunk");
@@ -67,7 +67,7 @@ public class ChatStreamConversionBenchmarks
     public int ContentChunk()
     {
         _output.ResetWrittenCount();
-        _steady.Convert(_content[_next], _output);
+        _steady.ConvertLine(_content[_next], _output);
         if (++_next == _content.Length)
         {
             _next = 0;
@@ -82,13 +82,13 @@ public class ChatStreamConversionBenchmarks
     {
         _output.ResetWrittenCount();
         var converter = NewConverter();
-        converter.Convert(_first, _output);
+        converter.ConvertLine(_first, _output);
         foreach (var line in _content)
         {
-            converter.Convert(line, _output);
+            converter.ConvertLine(line, _output);
         }
 
-        converter.Convert(_final, _output);
+        converter.ConvertLine(_final, _output);
         return _output.WrittenCount;
     }
 

@@ -27,17 +27,13 @@ internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, Corra
             caller = keys.Authenticate(BearerToken(context.Request.Headers.Authorization.ToString()), ConnectionMemory(context));
             if (caller is null)
             {
-                context.Response.Headers.WWWAuthenticate = "Bearer";
-                var surface = ErrorResponses.SurfaceOf(context.Request.Path);
-                return surface == Surface.OpenAi
-                    ? ErrorResponses.WriteAsync(context, StatusCodes.Status401Unauthorized, "Incorrect API key provided. Send it as 'Authorization: Bearer <key>'.", "invalid_api_key")
-                    : ErrorResponses.WriteAsync(context, StatusCodes.Status401Unauthorized, "unauthorized");
+                return ErrorWriter.WriteAsync(context, ProxyError.Unauthorized);
             }
         }
 
         if (!caller.IsAdmin && endpoint?.Metadata.GetMetadata<AdminOnlyEndpoint>() is not null)
         {
-            return ErrorResponses.WriteAsync(context, StatusCodes.Status403Forbidden, "forbidden: this route needs an admin key");
+            return ErrorWriter.WriteAsync(context, ProxyError.Forbidden("forbidden: this route needs an admin key"));
         }
 
         context.Features.Set(caller);

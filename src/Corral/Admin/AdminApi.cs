@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Corral.Access;
 using Corral.Hosting;
+using Corral.Pipeline;
 
 namespace Corral.Admin;
 
@@ -17,7 +18,9 @@ internal static class AdminApi
         var backends = services.GetRequiredService<FleetAdminEndpoints>();
         var unloader = services.GetRequiredService<ModelUnloader>();
 
-        var group = routes.MapGroup("/admin/api").WithMetadata(new AdminOnlyEndpoint());
+        var group = routes.MapGroup("/admin/api").WithMetadata(new AdminOnlyEndpoint(), AdminErrors.Instance);
+        // Errors of paths under /admin are problem JSON too: 405 with Allow for a path of the API, else 404.
+        routes.MapFallback("/admin/{*path}", (RequestDelegate)UnmatchedAsync).WithMetadata(AdminErrors.Instance);
         group.MapPost("/keys", context => CreateKeyAsync(context, keys, time));
         group.MapGet("/keys", context => ListKeysAsync(context, keys, time));
         group.MapDelete("/keys/{id}", context => RevokeKeyAsync(context, (string)context.Request.RouteValues["id"]!, keys));
@@ -32,6 +35,8 @@ internal static class AdminApi
         group.MapPost("/backends/{name}/drain", context => backends.DrainAsync(context));
         group.MapPost("/models/unload", context => unloader.UnloadAsync(context));
     }
+
+    private static Task UnmatchedAsync(HttpContext context) => ErrorWriter.WriteAsync(context, Native.NativeApi.Unmatched(context, AllowedMethods(context)));
 
     /// <summary>
     /// The methods the admin API serves on the request's path (<c>"GET, POST"</c>), or null when it serves none

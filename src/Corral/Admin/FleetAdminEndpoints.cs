@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Corral.Catalog;
 using Corral.Fleet;
+using Corral.Forwarding;
 using Corral.Hosting;
 
 namespace Corral.Admin;

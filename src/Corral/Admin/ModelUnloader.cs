@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Corral.Catalog;
@@ -63,7 +62,7 @@ internal sealed class ModelUnloader(BackendFleet fleet, ModelCatalog catalog, Ba
         {
             foreach (var location in entry.Locations)
             {
-                holders.Add((location.Backend, ModelRouter.UpstreamName(location, model)));
+                holders.Add((location.Backend, location.NameFor(model)));
             }
         }
 
@@ -108,25 +107,19 @@ internal sealed class ModelUnloader(BackendFleet fleet, ModelCatalog catalog, Ba
     private async Task<(int Status, string? Error)> PostAsync(Backend backend, string path, byte[] body, CancellationToken cancellationToken)
     {
         // An embedding model may have to load before it can unload, so the bound is the backend's first-byte timeout.
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(backend.FirstByteTimeout);
-        try
+        var content = new ByteArrayContent(body) { Headers = { ContentType = s_json } };
+        var reply = await client.ExchangeAsync(backend, HttpMethod.Post, path, content, caller: null, cancellationToken, backend.FirstByteTimeout, "its first-byte timeout");
+        if (reply.Failure is { Kind: FailureKind.AnswerTimeout } timedOut)
         {
-            using var request = client.CreateRequest(backend, HttpMethod.Post, path, caller: null);
-            request.Content = new ByteArrayContent(body) { Headers = { ContentType = s_json } };
-            using var response = await client.SendAsync(request, timeout.Token);
-            var answer = await response.Content.ReadAsByteArrayAsync(timeout.Token);
-            var status = (int)response.StatusCode;
-            return response.IsSuccessStatusCode ? (status, null) : (status, $"answered {status} to POST {path}: {OllamaError.MessageOf(answer)}");
+            return (0, timedOut.Cause);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+
+        if (reply.Failure is { } failure)
         {
-            return (0, $"did not answer POST {path} within {backend.FirstByteTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s (its first-byte timeout)");
+            return (0, $"could not be reached: {failure.Cause}");
         }
-        catch (Exception e) when (e is HttpRequestException or TimeoutException or IOException)
-        {
-            return (0, $"could not be reached: {UpstreamFailure.Describe(e)}");
-        }
+
+        return reply.IsSuccess ? (reply.Status, null) : (reply.Status, $"answered {reply.Status} to POST {path}: {OllamaError.MessageOf(reply.Body)}");
     }
 
     /// <summary><c>{"model":…,"keep_alive":0}</c>, with <c>"input":""</c> for embed.</summary>

@@ -43,4 +43,12 @@ internal sealed class CatalogModel
 }
 
 /// <summary>Where a model lives: the backend, the backend's own name for it, and its listing entry.</summary>
-internal sealed record ModelLocation(Backend Backend, string UpstreamName, string? Digest, JsonElement Listing);
+internal sealed record ModelLocation(Backend Backend, string UpstreamName, string? Digest, JsonElement Listing)
+{
+    /// <summary>
+    /// The model name to send this backend for <paramref name="requested"/>: the client's own spelling without the
+    /// backend's prefix (Ollama echoes the name it was sent, so answers keep the client's spelling).
+    /// </summary>
+    public string NameFor(string requested) =>
+        Backend.Options.Prefix is not { } prefix ? requested : ModelName.WithoutPrefix(requested, prefix) ?? UpstreamName;
+}

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Corral.Fleet;
+using Corral.Forwarding;
 using Corral.Hosting;
 
 namespace Corral.Catalog;
@@ -39,6 +40,10 @@ internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient lis
 
         return new ValueTask<CatalogSnapshot>(RefreshAsync().WaitAsync(cancellationToken));
     }
+
+    /// <summary>The catalog entry of a requested model, or null when no enabled backend lists it.</summary>
+    public async ValueTask<CatalogModel?> FindAsync(string model, CancellationToken cancellationToken) =>
+        Resolve(await GetAsync(cancellationToken), model);
 
     /// <summary>Marks the list out of date (after pull, create, copy, delete): the next request refreshes it.</summary>
     public void Invalidate() => Volatile.Write(ref _invalidated, true);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Corral.Catalog;
 
 namespace Corral.Fleet;
@@ -10,6 +11,41 @@ namespace Corral.Fleet;
 internal sealed record AdmissionRequest(CatalogModel Model, string Fairness, string? Session, IReadOnlySet<Backend> Excluded)
 {
     public static readonly IReadOnlySet<Backend> NoneExcluded = new HashSet<Backend>();
+
+    /// <summary>Whether <paramref name="backend"/> may take the request: it takes requests, is a candidate of the model, and has not failed it.</summary>
+    public bool IsEligible(Backend backend)
+    {
+        if (!backend.IsRoutable || Excluded.Contains(backend))
+        {
+            return false;
+        }
+
+        var candidates = Model.Candidates;
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            if (candidates[i] == backend)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether a backend besides <paramref name="current"/> could take the request (failover has somewhere to go).</summary>
+    public bool HasAlternativeTo(Backend current)
+    {
+        var candidates = Model.Candidates;
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            if (candidates[i] != current && IsEligible(candidates[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }
 
 /// <summary>Why a request could not be given a slot.</summary>
@@ -26,4 +62,32 @@ internal enum RejectionKind
 }
 
 /// <summary>A refusal: what kind, the words for the client, and when trying again makes sense.</summary>
-internal sealed record Rejection(RejectionKind Kind, string Message, TimeSpan RetryAfter);
+internal sealed record Rejection(RejectionKind Kind, string Message, TimeSpan RetryAfter)
+{
+    /// <summary>Ollama's own text for a full queue (clients match on it).</summary>
+    public const string ServerBusy = "server busy, please try again.  maximum pending requests exceeded";
+
+    public static Rejection QueueFull(double expectedWaitMs) => new(RejectionKind.QueueFull, ServerBusy, RetryAfterOf(expectedWaitMs));
+
+    public static Rejection QueueTimeout(string model, TimeSpan limit, double expectedWaitMs) => new(
+        RejectionKind.QueueTimeout,
+        $"server busy, please try again.  no slot for '{model}' freed within {limit.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s (--queue-timeout)",
+        RetryAfterOf(expectedWaitMs));
+
+    /// <summary>No holder of the model can take it: each one is named with why it cannot (down, with its last error; draining; disabled).</summary>
+    public static Rejection NoBackend(CatalogModel model, IReadOnlySet<Backend> excluded, TimeSpan retryAfter)
+    {
+        var unavailable = model.Holders
+            .Where(b => !excluded.Contains(b) || !b.IsRoutable)
+            .Select(b => b.State == BackendState.Unhealthy && b.Health.LastError is { } error
+                ? $"{b.Describe()} is unhealthy: {error}"
+                : $"{b.Describe()} is {b.State.ToString().ToLowerInvariant()}")
+            .ToArray();
+        var message = unavailable.Length == 0
+            ? $"model '{model.Name}' has no backend left to try"
+            : $"model '{model.Name}' is only on backends that are not available: {string.Join("; ", unavailable)}";
+        return new Rejection(RejectionKind.NoBackend, message, retryAfter);
+    }
+
+    private static TimeSpan RetryAfterOf(double waitMs) => TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(waitMs / 1000), 1, 3600));
+}

@@ -1,9 +1,10 @@
 namespace Corral.Fleet;
 
 /// <summary>
-/// A backend's circuit breaker. Failures of health probes and of requests (refused, reset, timed out, 5xx before
-/// the first byte) count up; after <see cref="FailureThreshold"/> in a row the circuit opens and the backend gets
-/// no requests. The next successful probe (the half-open check) closes it again. Thread-safe.
+/// A backend's circuit breaker. Failures of health probes and of requests (reset, timed out, 5xx before the first
+/// byte) count up; after <see cref="FailureThreshold"/> in a row the circuit opens and the backend gets no
+/// requests; a refused connection opens it at once. The next successful probe (the half-open check) closes it
+/// again. Thread-safe; changed only through the fleet's <see cref="HealthUpdater"/>.
 /// </summary>
 /// <remarks>
 /// Request failures open the circuit between two health checks; <see cref="Opened"/> tells the health checker
@@ -16,6 +17,7 @@ internal sealed class BackendHealth(int failureThreshold)
     private readonly Lock _gate = new();
     private volatile bool _open;
     private int _consecutiveFailures;
+    private int _failuresWhenOpened;
     private double _latencyMs = double.NaN;
     private long _lastSuccessTicks;
 
@@ -28,6 +30,9 @@ internal sealed class BackendHealth(int failureThreshold)
     public bool IsOpen => _open;
 
     public int ConsecutiveFailures => Volatile.Read(ref _consecutiveFailures);
+
+    /// <summary>Failures recorded since the circuit opened (0 for the failure that opened it), for the retry schedule.</summary>
+    public int FailuresSinceOpened => _open ? Math.Max(0, Volatile.Read(ref _consecutiveFailures) - Volatile.Read(ref _failuresWhenOpened)) : 0;
 
     /// <summary>What went wrong last, in words for the admin API and error messages.</summary>
     public string? LastError { get; private set; }
@@ -74,20 +79,24 @@ internal sealed class BackendHealth(int failureThreshold)
         }
     }
 
-    /// <summary>Counts a failure; returns true when it opened the circuit.</summary>
-    public bool RecordFailure(DateTimeOffset now, string cause)
+    /// <summary>
+    /// Counts a failure; returns true when it opened the circuit. <paramref name="openNow"/> opens it whatever the
+    /// count (a refused connection: nothing listens there).
+    /// </summary>
+    public bool RecordFailure(DateTimeOffset now, string cause, bool openNow = false)
     {
         lock (_gate)
         {
             _consecutiveFailures++;
             LastError = cause;
             LastErrorAt = now;
-            if (_open || _consecutiveFailures < FailureThreshold)
+            if (_open || (_consecutiveFailures < FailureThreshold && !openNow))
             {
                 return false;
             }
 
             _open = true;
+            _failuresWhenOpened = _consecutiveFailures;
             OpenedAt = now;
         }
 

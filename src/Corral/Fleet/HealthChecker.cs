@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Corral.Catalog;
+using Corral.Forwarding;
 using Corral.Hosting;
 
 namespace Corral.Fleet;
@@ -11,15 +11,17 @@ namespace Corral.Fleet;
 /// loop per backend probes <c>GET /api/version</c> on the <see cref="HealthSchedule"/> and, when it answers,
 /// reads <c>/api/ps</c>. Loops start and stop as the fleet changes (added, removed, enabled, disabled backends).
 /// A backend whose circuit is opened by failing requests between two checks wakes its loop, which then retries
-/// on the faster schedule for a down backend.
+/// on the faster schedule for a down backend. What a check finds goes through the fleet's <see cref="HealthUpdater"/>.
+/// The jitter of the check intervals comes from the injected <see cref="Random"/>: shared by every backend's loop,
+/// it must be thread-safe (<see cref="Random.Shared"/> is).
 /// </summary>
 internal sealed partial class HealthChecker(
     BackendFleet fleet,
     ListingClient listingClient,
-    SlotScheduler scheduler,
-    ModelCatalog catalog,
+    HealthUpdater health,
     CorralSettings settings,
     TimeProvider time,
+    Random random,
     ILogger<HealthChecker> logger) : BackgroundService
 {
     /// <summary>How long a model listed by <c>/api/ps</c> without a readable expiry is taken to stay loaded.</summary>
@@ -206,33 +208,24 @@ internal sealed partial class HealthChecker(
 
     private TimeSpan NextDelay(Backend backend)
     {
-        var health = backend.Health;
-        var open = health.IsOpen;
-        var sinceOpened = open ? health.ConsecutiveFailures - health.FailureThreshold : 0;
-        return HealthSchedule.NextDelay(open, sinceOpened, settings.HealthInterval, (Random.Shared.NextDouble() * 2) - 1);
+        var circuit = backend.Health;
+        return HealthSchedule.NextDelay(circuit.IsOpen, circuit.FailuresSinceOpened, settings.HealthInterval, (random.NextDouble() * 2) - 1);
     }
 
     /// <summary>One health check: the version probe, then (when it answered) the loaded models.</summary>
     private async Task CheckAsync(Backend backend, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = time.GetTimestamp();
         var probe = await listingClient.GetAsync(backend, "/api/version", cancellationToken);
-        var latency = Stopwatch.GetElapsedTime(started);
+        var latency = time.GetElapsedTime(started);
         if (probe.Document is not { } document)
         {
-            // The circuit opening is logged by OnOpened, for probes and requests alike.
-            backend.Health.RecordFailure(time.GetUtcNow(), probe.Error!);
+            health.Failed(backend, probe.Error!, probe.Refused);
             return;
         }
 
         document.Dispose();
-        if (backend.Health.RecordSuccess(time.GetUtcNow(), latency))
-        {
-            LogBack(logger, backend.Name);
-            // Requests waiting for a slot may start there now, and its models are listed again.
-            scheduler.Reconsider();
-            catalog.Invalidate();
-        }
+        health.ProbeSucceeded(backend, latency);
 
         var ps = await listingClient.GetAsync(backend, "/api/ps", cancellationToken);
         using (ps.Document)
@@ -247,18 +240,6 @@ internal sealed partial class HealthChecker(
             }
         }
     }
-
-    private void OnOpened(Backend backend)
-    {
-        var health = backend.Health;
-        LogDown(logger, backend.Name, health.ConsecutiveFailures, health.LastError ?? "unknown error");
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Backend {Backend} is down after {Failures} consecutive failures: {Error}; its requests go to other backends")]
-    private static partial void LogDown(ILogger logger, string backend, int failures, string error);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Backend {Backend} is back")]
-    private static partial void LogBack(ILogger logger, string backend);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Could not read the loaded models of backend {Backend}: {Error}")]
     private static partial void LogPsFailed(ILogger logger, string backend, string error);
@@ -314,10 +295,6 @@ internal sealed partial class HealthChecker(
 
         private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        private void OnOpened()
-        {
-            _owner.OnOpened(Backend);
-            Volatile.Read(ref _opened).TrySetResult();
-        }
+        private void OnOpened() => Volatile.Read(ref _opened).TrySetResult();
     }
 }

@@ -75,6 +75,56 @@ internal sealed class BackendClient : IDisposable
     public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
         _invoker.SendAsync(request, cancellationToken);
 
+    /// <summary>
+    /// The one buffered exchange: sends a request and reads the whole (small) answer, bounded by
+    /// <paramref name="timeout"/> (named <paramref name="timeoutName"/> in the error) when one is given. Every failure
+    /// of the backend becomes a value; only the caller's own cancellation throws.
+    /// </summary>
+    public async Task<BufferedReply> ExchangeAsync(
+        Backend backend, HttpMethod method, string pathAndQuery, HttpContent? content, Caller? caller, CancellationToken cancellationToken, TimeSpan? timeout = null, string? timeoutName = null)
+    {
+        using var lease = backend.Acquire();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (timeout is { } limit)
+        {
+            deadline.CancelAfter(limit);
+        }
+
+        try
+        {
+            using var request = CreateRequest(backend, method, pathAndQuery, caller);
+            request.Content = content;
+            using var response = await _invoker.SendAsync(request, deadline.Token);
+            var body = await response.Content.ReadAsByteArrayAsync(deadline.Token);
+            return new BufferedReply(backend, (int)response.StatusCode, body, response.Content.Headers.ContentType?.ToString(), null);
+        }
+        catch (OperationCanceledException) when (timeout is { } bound && !cancellationToken.IsCancellationRequested)
+        {
+            var failure = new UpstreamFailure(FailureKind.AnswerTimeout, $"did not answer {method} {PathOf(pathAndQuery)} within {UpstreamFailure.Seconds(bound)} s ({timeoutName ?? "the timeout"})");
+            return new BufferedReply(backend, StatusCodes.Status504GatewayTimeout, [], null, failure);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return new BufferedReply(backend, StatusCodes.Status502BadGateway, [], null, UpstreamFailure.Of(e));
+        }
+    }
+
+    /// <summary>Reads the whole (small) body of an answer already received, such as an error; a broken body becomes a failure.</summary>
+    public static async Task<BufferedReply> ReadReplyAsync(Backend backend, HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            return new BufferedReply(backend, (int)response.StatusCode, body, response.Content.Headers.ContentType?.ToString(), null);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            return new BufferedReply(backend, StatusCodes.Status502BadGateway, [], null, UpstreamFailure.Of(e));
+        }
+    }
+
+    private static string PathOf(string pathAndQuery) => pathAndQuery.IndexOf('?', StringComparison.Ordinal) is var q and >= 0 ? pathAndQuery[..q] : pathAndQuery;
+
     public void Dispose() => _invoker.Dispose();
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
+using Corral.Pipeline;
 
 namespace Corral.Forwarding;
 
@@ -89,8 +90,8 @@ internal sealed class JsonRequestBody : IDisposable
         }
     }
 
-    /// <summary>Reads and checks the body. On failure returns null and an Ollama-style message with its status.</summary>
-    public static async Task<(JsonRequestBody? Body, int Status, string? Error)> ReadAsync(PipeReader reader, long maxBytes, CancellationToken cancellationToken)
+    /// <summary>Reads and checks the body. On failure returns null and the error (Ollama's words), as a value.</summary>
+    public static async Task<(JsonRequestBody? Body, ProxyError? Error)> ReadAsync(PipeReader reader, long maxBytes, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(4096);
         var length = 0;
@@ -104,7 +105,7 @@ internal sealed class JsonRequestBody : IDisposable
                 {
                     reader.AdvanceTo(sequence.End);
                     ArrayPool<byte>.Shared.Return(buffer);
-                    return (null, StatusCodes.Status413PayloadTooLarge, $"request body too large: the limit is {maxBytes} bytes (see --max-body-size)");
+                    return (null, ProxyError.TooLarge($"request body too large: the limit is {maxBytes} bytes (see --max-body-size)"));
                 }
 
                 if (length + sequence.Length > buffer.Length)
@@ -135,10 +136,10 @@ internal sealed class JsonRequestBody : IDisposable
         if (error is not null)
         {
             body.Dispose();
-            return (null, StatusCodes.Status400BadRequest, error);
+            return (null, ProxyError.BadRequest(error));
         }
 
-        return (body, StatusCodes.Status200OK, null);
+        return (body, null);
     }
 
     private string? Parse()

@@ -1,46 +1,72 @@
+using System.Globalization;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using Corral.Fleet;
 
 namespace Corral.Forwarding;
 
-/// <summary>Turns a transport exception into words a user can act on ("connection refused", "timed out").</summary>
-internal static class UpstreamFailure
+/// <summary>
+/// Why a backend did not answer, as a value: the kind (which decides failover and health), and the cause in
+/// words a user can act on ("connection refused (is Ollama running…)", "timed out connecting").
+/// </summary>
+internal sealed record UpstreamFailure(FailureKind Kind, string Cause)
 {
-    /// <summary>The error text for a backend that could not be reached, naming it and the cause.</summary>
-    public static string Unreachable(Backend backend, Exception exception) =>
-        $"{backend.Describe()} could not be reached: {Describe(exception)}";
-
-    /// <summary>The error text for a backend whose answer broke off after it began.</summary>
-    public static string MidStream(Backend backend, string cause) =>
-        $"{backend.Describe()} failed mid-stream: {cause}";
-
     /// <summary>
-    /// Whether a failure happened before the backend could have started on the request (no connection, refused,
+    /// Whether the failure happened before the backend could have started on the request (no connection, refused,
     /// reset, closed without answering), so that sending it to another backend is safe.
     /// </summary>
-    public static bool IsRetryable(Exception exception)
+    public bool IsRetryable => Kind is FailureKind.Refused or FailureKind.ConnectTimeout or FailureKind.Unreachable or FailureKind.ClosedEarly;
+
+    /// <summary>Nothing listens at the backend's address: it is down, no threshold needed.</summary>
+    public bool IsRefused => Kind == FailureKind.Refused;
+
+    /// <summary>The failure of an exchange that threw <paramref name="exception"/>.</summary>
+    public static UpstreamFailure Of(Exception exception) => new(KindOf(exception), Describe(exception));
+
+    /// <summary>No answer began within <paramref name="timeout"/>, named by <paramref name="which"/> ("the first-byte timeout").</summary>
+    public static UpstreamFailure TimedOut(TimeSpan timeout, string which) =>
+        new(FailureKind.AnswerTimeout, $"no answer within {which} of {Seconds(timeout)} s");
+
+    /// <summary>The error text for a backend that could not be reached, naming it and the cause.</summary>
+    public string Unreachable(Backend backend) => $"{backend.Describe()} could not be reached: {Cause}";
+
+    /// <summary>The error text for a backend that could not be reached, naming it and the cause.</summary>
+    public static string Unreachable(Backend backend, Exception exception) => $"{backend.Describe()} could not be reached: {Describe(exception)}";
+
+    /// <summary>The error text for a backend whose answer broke off after it began.</summary>
+    public static string MidStream(Backend backend, string cause) => $"{backend.Describe()} failed mid-stream: {cause}";
+
+    /// <summary>A duration as the error texts give it: seconds with up to three decimals.</summary>
+    public static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+
+    private static FailureKind KindOf(Exception exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
             switch (e)
             {
+                case SocketException { SocketErrorCode: SocketError.ConnectionRefused }:
+                    return FailureKind.Refused;
                 case SocketException socket:
-                    return socket.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.TimedOut
-                        or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.ConnectionAborted
-                        or SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData;
+                    return socket.SocketErrorCode is SocketError.ConnectionReset or SocketError.TimedOut or SocketError.HostUnreachable
+                        or SocketError.NetworkUnreachable or SocketError.ConnectionAborted or SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData
+                        ? FailureKind.Unreachable
+                        : FailureKind.Other;
                 case TimeoutException:
-                    return true;
-                case HttpIOException io:
-                    return io.HttpRequestError == HttpRequestError.ResponseEnded;
-                case HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.ResponseEnded } when e.InnerException is null:
-                    return true;
+                    return FailureKind.ConnectTimeout;
+                case HttpIOException { HttpRequestError: HttpRequestError.ResponseEnded }:
+                    return FailureKind.ClosedEarly;
+                case HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded } when e.InnerException is null:
+                    return FailureKind.ClosedEarly;
+                case HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError } when e.InnerException is null:
+                    return FailureKind.Unreachable;
             }
         }
 
-        return false;
+        return FailureKind.Other;
     }
 
+    /// <summary>The cause of <paramref name="exception"/> in words.</summary>
     public static string Describe(Exception exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
@@ -72,4 +98,26 @@ internal static class UpstreamFailure
 
         return exception is OperationCanceledException ? "timed out connecting" : exception.Message;
     }
+}
+
+/// <summary>The kinds of <see cref="UpstreamFailure"/>.</summary>
+internal enum FailureKind
+{
+    /// <summary>The connection was refused: nothing listens there.</summary>
+    Refused,
+
+    /// <summary>No connection within the connect timeout.</summary>
+    ConnectTimeout,
+
+    /// <summary>Reset, unreachable network or host, or a name that does not resolve.</summary>
+    Unreachable,
+
+    /// <summary>The backend closed the connection before answering.</summary>
+    ClosedEarly,
+
+    /// <summary>The backend took the request but did not start answering in time.</summary>
+    AnswerTimeout,
+
+    /// <summary>Anything else (TLS, invalid HTTP).</summary>
+    Other,
 }

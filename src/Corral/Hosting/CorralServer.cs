@@ -134,8 +134,10 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<Readiness>();
         services.AddSingleton(new BackendFleet(settings.Backends, settings));
+        services.AddSingleton(Random.Shared);
         services.AddSingleton<SlotScheduler>();
-        services.AddSingleton<Dispatcher>();
+        services.AddSingleton<HealthUpdater>();
+        services.AddSingleton<FleetDispatcher>();
         services.AddSingleton<ShutdownDrain>();
         // Kestrel waits this long for running requests after SIGTERM; the drain deadline ends them first.
         services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.DrainTimeout + TimeSpan.FromSeconds(5));
@@ -146,8 +148,9 @@ internal static class CorralServiceCollectionExtensions
         services.AddHostedService<HealthChecker>();
         services.AddHostedService<ConfigWatcher>();
         services.AddSingleton<IRoutingPolicy, LeastOutstandingPolicy>();
-        services.AddSingleton<ModelRouter>();
         services.AddSingleton<Forwarder>();
+        services.AddSingleton<Relay>();
+        services.AddSingleton<InferencePipeline>();
         var store = new SqliteStore(settings.DataDirectory);
         services.AddSingleton<IKeyStore>(store);
         services.AddSingleton<IBackendStore>(store);
@@ -190,7 +193,6 @@ internal static class CorralServiceCollectionExtensions
         app.MapAdminApi();
         app.MapNativeApi();
         app.MapOpenAiApi();
-        app.MapFallback("{*path}", (RequestDelegate)NativeApi.UnmatchedAsync).WithMetadata(SurfaceRoute.Unmatched);
     }
 
     private static Task WriteHealthAsync(HttpContext context, int status, string state)

@@ -1,3 +1,5 @@
+using Corral.Pipeline;
+
 namespace Corral.Hosting;
 
 /// <summary>
@@ -19,7 +21,9 @@ internal sealed partial class ErrorBoundaryMiddleware(RequestDelegate next, ILog
         }
         catch (BadHttpRequestException e)
         {
-            await ErrorResponses.WriteAsync(context, e.StatusCode, e.StatusCode == StatusCodes.Status413PayloadTooLarge ? "request body too large" : $"bad request: {e.Message}");
+            await ErrorWriter.WriteAsync(context, e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? ProxyError.TooLarge("request body too large")
+                : new ProxyError(ErrorKind.BadRequest, e.StatusCode, $"bad request: {e.Message}"));
         }
         catch (Exception e) when (context.RequestAborted.IsCancellationRequested && e is IOException)
         {
@@ -35,13 +39,13 @@ internal sealed partial class ErrorBoundaryMiddleware(RequestDelegate next, ILog
                 return;
             }
 
-            await ErrorResponses.WriteAsync(context, StatusCodes.Status500InternalServerError, "internal error in Corral (details are in its log)");
+            await ErrorWriter.WriteAsync(context, ProxyError.Internal);
         }
     }
 
     private static void MarkCancelled(HttpContext context)
     {
-        if (context.Features.Get<Pipeline.RequestRecord>() is { } record)
+        if (context.Features.Get<RequestRecord>() is { } record)
         {
             record.Cancelled = true;
         }

@@ -3,62 +3,66 @@ using System.Net.Http.Headers;
 using Corral.Access;
 using Corral.Fleet;
 using Corral.Forwarding;
+using Corral.Pipeline;
 
 namespace Corral.Native;
 
 /// <summary>
-/// <c>HEAD|POST /api/blobs/:digest</c> (admin only). Uploads stream straight through (a multi-GB file is never
-/// held in memory); without <c>?backend=</c> the same bytes are teed to every enabled backend at the pace of
-/// the slowest, since <c>create</c> then runs on all of them. Uploads are never retried.
+/// <c>HEAD|POST /api/blobs/:digest</c> (admin only). The digest is checked first (<see cref="BlobDigest"/>).
+/// Uploads stream straight through (a multi-GB file is never held in memory); without <c>?backend=</c> the same
+/// bytes are teed to every enabled backend at the pace of the slowest, since <c>create</c> then runs on all of them.
+/// Uploads are never retried.
 /// </summary>
-internal sealed class BlobEndpoints(BackendFleet fleet, BackendClient client, Forwarder forwarder, ModelManagementEndpoints management)
+internal sealed class BlobEndpoints(BackendFleet fleet, BackendClient client, Forwarder forwarder, Relay relay, ModelManagementEndpoints management)
 {
     // How far a fast backend may run ahead of a slow one during a tee'd upload.
     private const long TeeWindowBytes = 4 * 1024 * 1024;
 
     public async Task HeadAsync(HttpContext context)
     {
-        var digest = (string)context.Request.RouteValues["digest"]!;
         if (await TargetsAsync(context) is not { } targets)
         {
             return;
         }
 
-        var path = "/api/blobs/" + Uri.EscapeDataString(digest);
+        var path = BlobDigest.UpstreamPath(context, Digest(context));
         if (targets.Length == 1)
         {
-            await forwarder.ForwardAsync(context, targets[0], HttpMethod.Head, path, content: null);
+            await ForwardAsync(context, targets[0], HttpMethod.Head, path, content: null);
             return;
         }
 
-        var replies = await Task.WhenAll(targets.Select(b => BufferedReply.SendAsync(client, b, HttpMethod.Head, path, null, context.Features.Get<Caller>(), context.RequestAborted)));
+        var replies = await Task.WhenAll(targets.Select(b => client.ExchangeAsync(b, HttpMethod.Head, path, null, context.Features.Get<Caller>(), context.RequestAborted)));
         // The blob counts as present only if every backend has it: create runs on all of them.
         var missing = replies.FirstOrDefault(r => !r.IsSuccess);
-        context.Response.StatusCode = missing is null ? StatusCodes.Status200OK : missing.TransportError is not null ? StatusCodes.Status502BadGateway : missing.Status;
+        context.Response.StatusCode = missing?.ClientStatus ?? StatusCodes.Status200OK;
     }
 
     public async Task PostAsync(HttpContext context)
     {
-        var digest = (string)context.Request.RouteValues["digest"]!;
         if (await TargetsAsync(context) is not { } targets)
         {
             return;
         }
 
-        var path = "/api/blobs/" + Uri.EscapeDataString(digest);
+        var path = BlobDigest.UpstreamPath(context, Digest(context));
         var length = context.Request.ContentLength;
         if (targets.Length == 1)
         {
-            await forwarder.ForwardAsync(context, targets[0], HttpMethod.Post, path, StreamingContent(context.Request.Body, length));
+            await ForwardAsync(context, targets[0], HttpMethod.Post, path, StreamingContent(context.Request.Body, length));
             return;
         }
 
         var pipes = targets.Select(_ => new Pipe(new PipeOptions(pauseWriterThreshold: TeeWindowBytes, resumeWriterThreshold: TeeWindowBytes / 2))).ToArray();
         var caller = context.Features.Get<Caller>();
         var sends = targets.Select((b, i) => SendOneAsync(b, pipes[i])).ToArray();
-        await TeeAsync(context.Request.BodyReader, pipes, context.RequestAborted);
-        var replies = await Task.WhenAll(sends);
+        var teed = await TeeAsync(context.Request.BodyReader, pipes, context.RequestAborted);
+        if (context.Features.Get<RequestRecord>() is { } record)
+        {
+            record.BytesIn = teed;
+        }
 
+        var replies = await Task.WhenAll(sends);
         var failed = replies.Where(r => !r.IsSuccess).ToArray();
         if (failed.Length == 0)
         {
@@ -69,13 +73,13 @@ internal sealed class BlobEndpoints(BackendFleet fleet, BackendClient client, Fo
 
         var message = $"blob upload failed on {failed.Length} of {replies.Length} backends: "
             + string.Join("; ", failed.Select(r => $"backend '{r.Backend.Name}': {r.ErrorMessage}"));
-        await OllamaError.WriteAsync(context, failed[0].TransportError is not null ? StatusCodes.Status502BadGateway : failed[0].Status, message);
+        await ErrorWriter.WriteAsync(context, ProxyError.Upstream(failed[0].ClientStatus, message));
 
         async Task<BufferedReply> SendOneAsync(Backend backend, Pipe pipe)
         {
             try
             {
-                return await BufferedReply.SendAsync(client, backend, HttpMethod.Post, path, StreamingContent(pipe.Reader.AsStream(), length), caller, context.RequestAborted);
+                return await client.ExchangeAsync(backend, HttpMethod.Post, path, StreamingContent(pipe.Reader.AsStream(), length), caller, context.RequestAborted);
             }
             finally
             {
@@ -85,8 +89,40 @@ internal sealed class BlobEndpoints(BackendFleet fleet, BackendClient client, Fo
         }
     }
 
+    private static string Digest(HttpContext context) => (string)context.Request.RouteValues["digest"]!;
+
+    /// <summary>One backend: its answer relayed as it comes, or 502 naming it when it cannot be reached.</summary>
+    private async Task ForwardAsync(HttpContext context, Backend backend, HttpMethod method, string path, HttpContent? content)
+    {
+        using var lease = backend.Acquire();
+        if (context.Features.Get<RequestRecord>() is { } record)
+        {
+            record.Backend = backend;
+            record.Attempts = 1;
+        }
+
+        var sent = await forwarder.SendAsync(context, backend, method, path, content, firstByteTimeout: null);
+        if (sent.Response is not { } response)
+        {
+            await ErrorWriter.WriteAsync(context, sent.Failure is { } failure ? ProxyError.BadGateway(failure.Unreachable(backend)) : ProxyError.ClientLeft);
+            return;
+        }
+
+        using (response)
+        {
+            context.Response.Headers["X-Corral-Backend"] = backend.Name;
+            await relay.RelayAsync(context, backend, response, new PassThroughConverter());
+        }
+    }
+
     private async Task<Backend[]?> TargetsAsync(HttpContext context)
     {
+        if (!BlobDigest.IsValid(Digest(context)))
+        {
+            await ErrorWriter.WriteAsync(context, ProxyError.BadRequest(BlobDigest.Invalid));
+            return null;
+        }
+
         var (named, backend) = await management.ExplicitTargetAsync(context);
         if (named)
         {
@@ -96,7 +132,7 @@ internal sealed class BlobEndpoints(BackendFleet fleet, BackendClient client, Fo
         var enabled = fleet.Enabled.ToArray();
         if (enabled.Length == 0)
         {
-            await OllamaError.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "no backend is enabled");
+            await ErrorWriter.WriteAsync(context, ProxyError.Unavailable("no backend is enabled", TimeSpan.FromSeconds(5)));
             return null;
         }
 
@@ -115,10 +151,11 @@ internal sealed class BlobEndpoints(BackendFleet fleet, BackendClient client, Fo
         return content;
     }
 
-    /// <summary>Copies the client's body into every pipe, waiting for the slowest reader (bounded memory).</summary>
-    private static async Task TeeAsync(PipeReader source, Pipe[] pipes, CancellationToken cancellationToken)
+    /// <summary>Copies the client's body into every pipe, waiting for the slowest reader (bounded memory); returns the bytes read.</summary>
+    private static async Task<long> TeeAsync(PipeReader source, Pipe[] pipes, CancellationToken cancellationToken)
     {
         var open = pipes.Select(_ => true).ToArray();
+        long total = 0;
         try
         {
             while (true)
@@ -136,10 +173,11 @@ internal sealed class BlobEndpoints(BackendFleet fleet, BackendClient client, Fo
                     }
                 }
 
+                total += result.Buffer.Length;
                 source.AdvanceTo(result.Buffer.End);
                 if (result.IsCompleted)
                 {
-                    break;
+                    return total;
                 }
             }
         }

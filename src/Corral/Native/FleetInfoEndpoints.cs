@@ -3,38 +3,34 @@ using System.Text.Json;
 using Corral.Catalog;
 using Corral.Fleet;
 using Corral.Forwarding;
+using Corral.Pipeline;
 
 namespace Corral.Native;
 
 /// <summary>The read-only fleet answers Corral composes itself: <c>/</c>, version, tags and ps.</summary>
 internal sealed class FleetInfoEndpoints(BackendFleet fleet, ModelCatalog catalog, ListingClient listings)
 {
+    private const string JsonType = "application/json; charset=utf-8";
     private static readonly byte[] s_running = Encoding.UTF8.GetBytes("Ollama is running");
 
     /// <summary><c>GET|HEAD /</c>: Ollama's liveness text, answered by Corral itself.</summary>
     public static Task RootAsync(HttpContext context)
     {
-        context.Response.ContentType = "text/plain; charset=utf-8";
         if (HttpMethods.IsHead(context.Request.Method))
         {
+            // Ollama answers HEAD / without a length.
+            context.Response.ContentType = "text/plain; charset=utf-8";
             return Task.CompletedTask;
         }
 
-        context.Response.ContentLength = s_running.Length;
-        return context.Response.Body.WriteAsync(s_running, context.RequestAborted).AsTask();
+        return JsonAnswer.SendAsync(context, StatusCodes.Status200OK, "text/plain; charset=utf-8", s_running);
     }
 
     /// <summary><c>/api/tags</c>: the merged model list, served from the catalog snapshot.</summary>
     public async Task TagsAsync(HttpContext context)
     {
         var snapshot = await catalog.GetAsync(context.RequestAborted);
-        var response = context.Response;
-        response.ContentType = "application/json; charset=utf-8";
-        response.ContentLength = snapshot.TagsJson.Length;
-        if (!HttpMethods.IsHead(context.Request.Method))
-        {
-            await response.Body.WriteAsync(snapshot.TagsJson, context.RequestAborted);
-        }
+        await JsonAnswer.SendAsync(context, StatusCodes.Status200OK, JsonType, snapshot.TagsJson);
     }
 
     /// <summary><c>/api/version</c>: the lowest version among the backends that answer.</summary>
@@ -66,14 +62,14 @@ internal sealed class FleetInfoEndpoints(BackendFleet fleet, ModelCatalog catalo
 
         if (lowest is null)
         {
-            await OllamaError.WriteAsync(context, StatusCodes.Status502BadGateway, "no backend answered /api/version: " + string.Join("; ", failures));
+            await ErrorWriter.WriteAsync(context, ProxyError.BadGateway("no backend answered /api/version: " + string.Join("; ", failures)));
             return;
         }
 
-        await WriteJsonAsync(context, writer =>
+        await JsonAnswer.WriteAsync(context, StatusCodes.Status200OK, JsonType, lowest, static (writer, version) =>
         {
             writer.WriteStartObject();
-            writer.WriteString("version", lowest);
+            writer.WriteString("version", version);
             writer.WriteEndObject();
         });
     }
@@ -114,7 +110,7 @@ internal sealed class FleetInfoEndpoints(BackendFleet fleet, ModelCatalog catalo
                 }
             }
 
-            await WriteJsonAsync(context, writer =>
+            await JsonAnswer.WriteAsync(context, StatusCodes.Status200OK, JsonType, loaded, static (writer, loaded) =>
             {
                 writer.WriteStartObject();
                 writer.WriteStartArray("models");
@@ -147,18 +143,5 @@ internal sealed class FleetInfoEndpoints(BackendFleet fleet, ModelCatalog catalo
             (false, true) => -1,
             _ => string.CompareOrdinal(a, b),
         };
-    }
-
-    private static async Task WriteJsonAsync(HttpContext context, Action<Utf8JsonWriter> write)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            write(writer);
-        }
-
-        context.Response.ContentType = "application/json; charset=utf-8";
-        context.Response.ContentLength = buffer.Length;
-        await context.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted);
     }
 }

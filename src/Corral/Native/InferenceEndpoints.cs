@@ -2,15 +2,16 @@ using Corral.Catalog;
 using Corral.Fleet;
 using Corral.Forwarding;
 using Corral.Hosting;
+using Corral.Pipeline;
 
 namespace Corral.Native;
 
 /// <summary>
-/// generate, chat, embed, embeddings and show: find the model in the catalog, get a slot on the best backend
-/// that holds it (show needs none), strip the backend's prefix, and forward. An unknown model is answered here,
-/// without calling any backend.
+/// generate, chat, embed, embeddings and show: the native surface parses the body (only the fields routing needs)
+/// and hands the request to the pipeline; the backend's answer passes through as it was written. An unknown model
+/// is answered with Ollama's own words, without calling any backend.
 /// </summary>
-internal sealed class InferenceEndpoints(ModelRouter router, Dispatcher dispatcher, Forwarder forwarder, CorralSettings settings)
+internal sealed class InferenceEndpoints(InferencePipeline pipeline, CorralSettings settings)
 {
     public Task GenerateAsync(HttpContext context) => RouteAsync(context, "/api/generate", NativeRoute.Generate);
 
@@ -33,51 +34,26 @@ internal sealed class InferenceEndpoints(ModelRouter router, Dispatcher dispatch
         // show accepts the deprecated "name" as well as "model".
         var field = route == NativeRoute.Show && !body.Has("model") && body.Has("name") ? "name" : "model";
         var model = body.Get(field);
-        var record = context.Features.Get<Pipeline.RequestRecord>();
-        if (record is not null)
-        {
-            record.Model = model;
-            record.BytesIn = body.Length;
-        }
-
         if (string.IsNullOrEmpty(model))
         {
-            await OllamaError.WriteAsync(context, route == NativeRoute.Generate ? 404 : 400, route == NativeRoute.Generate ? "model '' not found" : "model is required");
-            return;
-        }
-
-        if (await router.FindAsync(model, context.RequestAborted) is not { } entry)
-        {
-            await OllamaError.WriteAsync(context, StatusCodes.Status404NotFound, NotFound(route, model));
-            return;
-        }
-
-        if (record is not null)
-        {
-            record.ResolvedModel = entry.Name;
-        }
-
-        if (route == NativeRoute.Show)
-        {
-            var location = router.PickAny(entry);
-            await forwarder.ForwardAsync(context, location.Backend, HttpMethod.Post, upstreamPath, Content(body, field, model, location));
+            await ErrorWriter.WriteAsync(context, route == NativeRoute.Generate ? ProxyError.NotFound("model '' not found") : ProxyError.BadRequest("model is required"));
             return;
         }
 
         var session = context.Request.Headers["X-Corral-Session"].ToString();
-        using var dispatch = await dispatcher.SendAsync(
-            context, entry, upstreamPath, location => Content(body, field, model, location), body.KeepAlive, session.Length == 0 ? null : session);
-        if (dispatch is not null)
+        var request = new NativeInference(body, field, route)
         {
-            await forwarder.RelayAsync(context, dispatch);
+            Model = model,
+            UpstreamPath = upstreamPath,
+            KeepAlive = body.KeepAlive,
+            Session = session.Length == 0 ? null : session,
+            TakesSlot = route != NativeRoute.Show,
+        };
+        if (await pipeline.RunAsync(context, request) is { } error)
+        {
+            await ErrorWriter.WriteAsync(context, error);
         }
     }
-
-    /// <summary>A prefixed backend gets the name without its prefix; otherwise the client's bytes go as they are.</summary>
-    private static HttpContent Content(JsonRequestBody body, string field, string model, ModelLocation location) =>
-        location.Backend.Options.Prefix is null
-            ? body.ToContent()
-            : body.ToContent([(field, ModelRouter.UpstreamName(location, model))]);
 
     /// <summary>Ollama's own not-found text for each route (they differ, and clients match on them).</summary>
     public static string NotFound(NativeRoute route, string model) => route switch
@@ -86,6 +62,17 @@ internal sealed class InferenceEndpoints(ModelRouter router, Dispatcher dispatch
         NativeRoute.Show => $"model '{ModelName.Canonical(model)}' not found",
         _ => $"model '{model}' not found",
     };
+
+    /// <summary>A native request: the client's bytes go as they are, unless a prefixed backend needs its own name of the model spliced in.</summary>
+    private sealed class NativeInference(JsonRequestBody body, string field, NativeRoute route) : InferenceRequest
+    {
+        public override ProxyError NotFound() => ProxyError.NotFound(InferenceEndpoints.NotFound(route, Model));
+
+        public override HttpContent ContentFor(ModelLocation location) =>
+            location.Backend.Options.Prefix is null ? body.ToContent() : body.ToContent([(field, location.NameFor(Model))]);
+
+        public override IRelayConverter ConverterFor(Backend backend, HttpResponseMessage upstream) => new PassThroughConverter();
+    }
 }
 
 /// <summary>The native routes that route by model.</summary>

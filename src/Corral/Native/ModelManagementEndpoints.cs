@@ -1,9 +1,11 @@
+using System.Buffers;
 using System.Threading.Channels;
 using Corral.Access;
 using Corral.Catalog;
 using Corral.Fleet;
 using Corral.Forwarding;
 using Corral.Hosting;
+using Corral.Pipeline;
 
 namespace Corral.Native;
 
@@ -11,10 +13,11 @@ namespace Corral.Native;
 /// pull, create, push, copy and delete (admin only). They go to the backend named by <c>?backend=NAME</c> or
 /// <c>X-Corral-Backend</c>; without one, pull and create go to every enabled backend, copy and delete to every
 /// backend that holds the model, push to one that holds it. Several backends answer as one: a single merged
-/// progress stream, or one reply that names every backend that failed. The catalog is refreshed before the
-/// final answer, so a model just pulled can be used by the very next request.
+/// progress stream (each backend's stream read by the one <see cref="Relay"/>), or one reply that names every
+/// backend that failed. The catalog is refreshed before the final answer, so a model just pulled can be used by
+/// the very next request. Never retried: these change the backends.
 /// </summary>
-internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog catalog, BackendClient client, CorralSettings settings)
+internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog catalog, BackendClient client, Forwarder forwarder, Relay relay, CorralSettings settings)
 {
     public async Task PullAsync(HttpContext context)
     {
@@ -25,6 +28,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
         }
 
         var model = body.Get(field)!;
+        Record(context, model);
         if (await TargetsForNewModelAsync(context, model) is { } targets)
         {
             await RunAsync(context, body, "pull", "/api/pull", targets, b => [(field, StripPrefix(b, model))], mutates: true);
@@ -40,6 +44,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
         }
 
         var model = body.Get(field)!;
+        Record(context, model);
         var from = body.Get("from");
         if (await TargetsForNewModelAsync(context, model) is { } targets)
         {
@@ -58,6 +63,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
         }
 
         var model = body.Get(field)!;
+        Record(context, model);
         var holders = await TargetsForExistingModelAsync(context, model, $"model \"{model}\" not found");
         if (holders is not null)
         {
@@ -77,9 +83,10 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
 
         var source = body.Get("source");
         var destination = body.Get("destination");
+        Record(context, source);
         if (string.IsNullOrEmpty(source) || string.IsNullOrEmpty(destination))
         {
-            await OllamaError.WriteAsync(context, StatusCodes.Status400BadRequest, "source and destination are required");
+            await ErrorWriter.WriteAsync(context, ProxyError.BadRequest("source and destination are required"));
             return;
         }
 
@@ -103,6 +110,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
         }
 
         var model = body.Get(field)!;
+        Record(context, model);
         var holders = await TargetsForExistingModelAsync(context, model, $"model '{model}' not found");
         if (holders is null)
         {
@@ -114,7 +122,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
             b => body.ToContent([(field, names[b])]), mutates: true);
     }
 
-    /// <summary>The backend named by <c>?backend=</c> or <c>X-Corral-Backend</c>, if any; writes 400 for an unknown name.</summary>
+    /// <summary>The backend named by <c>?backend=</c> or <c>X-Corral-Backend</c>, if any; answers 400 for an unknown name.</summary>
     public async Task<(bool Named, Backend? Backend)> ExplicitTargetAsync(HttpContext context)
     {
         var name = context.Request.Query["backend"].ToString();
@@ -133,9 +141,16 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
             return (true, backend);
         }
 
-        await OllamaError.WriteAsync(context, StatusCodes.Status400BadRequest,
-            $"unknown backend '{name}' (backends: {string.Join(", ", fleet.All.Select(b => b.Name))})");
+        await ErrorWriter.WriteAsync(context, ProxyError.BadRequest($"unknown backend '{name}' (backends: {string.Join(", ", fleet.All.Select(b => b.Name))})"));
         return (true, null);
+    }
+
+    private static void Record(HttpContext context, string? model)
+    {
+        if (context.Features.Get<RequestRecord>() is { } record)
+        {
+            record.Model = model;
+        }
     }
 
     private static async Task<string?> RequiredModelAsync(HttpContext context, JsonRequestBody body)
@@ -143,7 +158,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
         var field = !body.Has("model") && body.Has("name") ? "name" : "model";
         if (string.IsNullOrEmpty(body.Get(field)))
         {
-            await OllamaError.WriteAsync(context, StatusCodes.Status400BadRequest, "model is required");
+            await ErrorWriter.WriteAsync(context, ProxyError.BadRequest("model is required"));
             return null;
         }
 
@@ -166,8 +181,8 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
             .ToArray();
         if (targets.Length == 0)
         {
-            await OllamaError.WriteAsync(context, StatusCodes.Status400BadRequest,
-                $"no enabled backend admits model '{model}' (check the backends' prefixes and \"models\" allow-lists, or name one with ?backend=NAME)");
+            await ErrorWriter.WriteAsync(context, ProxyError.BadRequest(
+                $"no enabled backend admits model '{model}' (check the backends' prefixes and \"models\" allow-lists, or name one with ?backend=NAME)"));
             return null;
         }
 
@@ -178,8 +193,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
     private async Task<(Backend Backend, string UpstreamName)[]?> TargetsForExistingModelAsync(HttpContext context, string model, string notFound)
     {
         var (named, backend) = await ExplicitTargetAsync(context);
-        var snapshot = await catalog.GetAsync(context.RequestAborted);
-        var entry = catalog.Resolve(snapshot, model);
+        var entry = await catalog.FindAsync(model, context.RequestAborted);
         if (named)
         {
             if (backend is null)
@@ -193,8 +207,13 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
 
         if (entry is null)
         {
-            await OllamaError.WriteAsync(context, StatusCodes.Status404NotFound, notFound);
+            await ErrorWriter.WriteAsync(context, ProxyError.NotFound(notFound));
             return null;
+        }
+
+        if (context.Features.Get<RequestRecord>() is { } record)
+        {
+            record.ResolvedModel = entry.Name;
         }
 
         return entry.Locations.Select(l => (l.Backend, l.UpstreamName)).ToArray();
@@ -213,15 +232,16 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
     private async Task RunBufferedAsync(HttpContext context, string operation, HttpMethod method, string path, Backend[] targets, Func<Backend, HttpContent> contentFor, bool mutates)
     {
         var caller = context.Features.Get<Caller>();
-        var replies = await Task.WhenAll(targets.Select(b => BufferedReply.SendAsync(client, b, method, path, contentFor(b), caller, context.RequestAborted)));
+        var replies = await Task.WhenAll(targets.Select(b => client.ExchangeAsync(b, method, path, contentFor(b), caller, context.RequestAborted)));
         if (mutates && replies.Any(r => r.IsSuccess))
         {
             await catalog.RefreshAsync().WaitAsync(context.RequestAborted);
         }
 
+        Backends(context, targets);
         if (replies.Length == 1 || replies.All(r => r.IsSuccess))
         {
-            await replies[0].WriteAsync(context);
+            await WriteReplyAsync(context, replies[0]);
             return;
         }
 
@@ -230,8 +250,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
         var message = $"{operation} failed on {failed.Length} of {replies.Length} backends: "
             + string.Join("; ", failed.Select(r => $"backend '{r.Backend.Name}': {r.ErrorMessage}"))
             + (succeeded.Length > 0 ? $" (succeeded on {string.Join(", ", succeeded)})" : string.Empty);
-        var status = failed[0].TransportError is not null ? StatusCodes.Status502BadGateway : failed[0].Status;
-        await OllamaError.WriteAsync(context, status, message);
+        await ErrorWriter.WriteAsync(context, ProxyError.Upstream(failed[0].ClientStatus, message));
     }
 
     /// <summary>
@@ -241,20 +260,20 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
     private async Task RunStreamingAsync(HttpContext context, string operation, string path, Backend[] targets, Func<Backend, HttpContent> contentFor, bool mutates)
     {
         var aborted = context.RequestAborted;
-        var caller = context.Features.Get<Caller>();
         var merger = new ProgressMerger(targets.Select(t => t.Name).ToArray());
         var channel = Channel.CreateUnbounded<(int Source, byte[]? Line, string? Error)>();
         var started = targets.Select(_ => new TaskCompletionSource<BufferedReply?>(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
         var readers = targets.Select((backend, i) => ReadTargetAsync(backend, i)).ToArray();
         _ = Task.WhenAll(readers).ContinueWith(_ => channel.Writer.TryComplete(), TaskScheduler.Default);
 
+        Backends(context, targets);
         var early = await Task.WhenAll(started.Select(s => s.Task));
         if (early.All(r => r is not null))
         {
             // Nobody streams: answer like the buffered path does.
             if (early.Length == 1)
             {
-                await early[0]!.WriteAsync(context);
+                await WriteReplyAsync(context, early[0]!);
                 return;
             }
 
@@ -263,8 +282,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
                 merger.Fail(i, early[i]!.ErrorMessage);
             }
 
-            var first = early[0]!;
-            await OllamaError.WriteAsync(context, first.TransportError is not null ? StatusCodes.Status502BadGateway : first.Status, merger.Summary(operation));
+            await ErrorWriter.WriteAsync(context, ProxyError.Upstream(early[0]!.ClientStatus, merger.Summary(operation)));
             return;
         }
 
@@ -279,11 +297,6 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/x-ndjson";
-        if (targets.Length == 1)
-        {
-            response.Headers["X-Corral-Backend"] = targets[0].Name;
-        }
-
         await response.StartAsync(aborted);
         await foreach (var (source, line, error) in channel.Reader.ReadAllAsync(aborted))
         {
@@ -293,7 +306,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
             }
             else if (merger.Accept(source, line) is { } output)
             {
-                await WriteLineAsync(response, output, aborted);
+                await WriteLineAsync(context, output);
             }
         }
 
@@ -304,51 +317,116 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
 
         if (merger.Final(operation) is { } final)
         {
-            await WriteLineAsync(response, final, aborted);
+            await WriteLineAsync(context, final);
         }
 
         async Task ReadTargetAsync(Backend backend, int index)
         {
             using var lease = backend.Acquire();
-            try
+            var sent = await forwarder.SendAsync(context, backend, HttpMethod.Post, path, contentFor(backend), firstByteTimeout: null, recordWait: false);
+            if (sent.Response is not { } upstream)
             {
-                using var request = client.CreateRequest(backend, HttpMethod.Post, path, caller);
-                request.Content = contentFor(backend);
-                using var upstream = await client.SendAsync(request, aborted);
+                if (sent.Failure is { } failure)
+                {
+                    started[index].TrySetResult(new BufferedReply(backend, StatusCodes.Status502BadGateway, [], null, failure));
+                }
+                else
+                {
+                    started[index].TrySetCanceled(aborted);
+                }
+
+                return;
+            }
+
+            using (upstream)
+            {
                 if (!upstream.IsSuccessStatusCode)
                 {
-                    var bytes = await upstream.Content.ReadAsByteArrayAsync(aborted);
-                    started[index].TrySetResult(new BufferedReply(backend, (int)upstream.StatusCode, bytes, upstream.Content.Headers.ContentType?.ToString(), null));
+                    var reply = await BackendClient.ReadReplyAsync(backend, upstream, aborted);
+                    started[index].TrySetResult(reply);
                     return;
                 }
 
                 started[index].TrySetResult(null);
-                await using var stream = await upstream.Content.ReadAsStreamAsync(aborted);
-                await foreach (var line in NdjsonLines.ReadAsync(stream, aborted))
+                var lines = new ProgressLines(backend, index, channel.Writer);
+                if (await relay.DrainAsync(backend, upstream, lines, aborted) == RelayOutcome.Failed)
                 {
-                    await channel.Writer.WriteAsync((index, line, null), aborted);
+                    await channel.Writer.WriteAsync((index, null, lines.Error ?? "failed mid-stream"), CancellationToken.None);
                 }
-            }
-            catch (Exception e) when (!aborted.IsCancellationRequested)
-            {
-                var message = UpstreamFailure.Unreachable(backend, e);
-                if (!started[index].TrySetResult(new BufferedReply(backend, StatusCodes.Status502BadGateway, [], null, message)))
-                {
-                    await channel.Writer.WriteAsync((index, null, $"failed mid-stream: {UpstreamFailure.Describe(e)}"), CancellationToken.None);
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                started[index].TrySetCanceled(aborted);
             }
         }
     }
 
-    private static async Task WriteLineAsync(HttpResponse response, byte[] line, CancellationToken cancellationToken)
+    /// <summary>The backend that answers, when only one does, as every forwarded answer names it.</summary>
+    private static void Backends(HttpContext context, Backend[] targets)
     {
-        var output = new byte[line.Length + 1];
-        line.CopyTo(output, 0);
-        output[^1] = (byte)'\n';
-        await response.BodyWriter.WriteAsync(output, cancellationToken);
+        if (targets.Length == 1)
+        {
+            context.Response.Headers["X-Corral-Backend"] = targets[0].Name;
+            if (context.Features.Get<RequestRecord>() is { } record)
+            {
+                record.Backend = targets[0];
+                record.Attempts = 1;
+            }
+        }
+    }
+
+    /// <summary>Writes one backend's whole reply as it came (or 502 when it could not be reached).</summary>
+    private static Task WriteReplyAsync(HttpContext context, BufferedReply reply)
+    {
+        if (reply.Failure is { } failure)
+        {
+            return ErrorWriter.WriteAsync(context, ProxyError.BadGateway(failure.Unreachable(reply.Backend)));
+        }
+
+        if (context.Features.Get<RequestRecord>() is { } record && !reply.IsSuccess)
+        {
+            record.Error ??= reply.ErrorMessage;
+        }
+
+        context.Response.Headers["X-Corral-Backend"] = reply.Backend.Name;
+        return JsonAnswer.SendAsync(context, reply.Status, reply.ContentType ?? "application/json; charset=utf-8", reply.Body);
+    }
+
+    private static async Task WriteLineAsync(HttpContext context, byte[] line)
+    {
+        var writer = context.Response.BodyWriter;
+        writer.Write(line);
+        writer.Write("\n"u8);
+        if (context.Features.Get<RequestRecord>() is { } record)
+        {
+            record.BytesOut += line.Length + 1;
+            record.KeepAnswer(line);
+        }
+
+        await writer.FlushAsync(context.RequestAborted);
+    }
+
+    /// <summary>A backend's progress stream, line by line, into the merger's channel; a failure is kept for the merger's final line.</summary>
+    private sealed class ProgressLines(Backend backend, int index, ChannelWriter<(int Source, byte[]? Line, string? Error)> lines) : LineConverter
+    {
+        private string? _error;
+
+        public override bool Streams => true;
+
+        public override bool Finished => false;
+
+        public override string? Error => _error;
+
+        public override void Begin(HttpContext context, HttpResponseMessage upstream)
+        {
+        }
+
+        public override void ConvertLine(ReadOnlySpan<byte> line, IBufferWriter<byte> output) => lines.TryWrite((index, line.ToArray(), null));
+
+        public override bool Fail(string message, IBufferWriter<byte> output)
+        {
+            // The merger names the backend itself.
+            var named = backend.Describe() + " ";
+            _error = message.StartsWith(named, StringComparison.Ordinal) ? message[named.Length..] : message;
+            return false;
+        }
+
+        protected override ValueTask<bool> EndAsync(HttpContext? context, IBufferWriter<byte> output) => ValueTask.FromResult(true);
     }
 }

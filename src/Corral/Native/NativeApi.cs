@@ -24,16 +24,14 @@ internal static class NativeApi
         ["/api/copy"] = "POST",
         ["/api/delete"] = "DELETE",
         ["/api/blobs"] = "HEAD, POST",
-        ["/v1/chat/completions"] = "POST",
-        ["/v1/completions"] = "POST",
-        ["/v1/embeddings"] = "POST",
-        ["/v1/models"] = "GET",
     };
 
     public static void MapNativeApi(this IEndpointRouteBuilder routes)
     {
-        Map(routes.MapGroup(string.Empty));
-        Map(routes.MapGroup("/ollama"));
+        Map(routes.MapGroup(string.Empty).WithMetadata(NativeErrors.Instance));
+        Map(routes.MapGroup("/ollama").WithMetadata(NativeErrors.Instance));
+        // Any other path is the native surface's: 405 with Allow for a known path, 404 otherwise.
+        routes.MapFallback("{*path}", (RequestDelegate)UnmatchedAsync).WithMetadata(NativeErrors.Instance, SurfaceRoute.Unmatched);
     }
 
     private static void Map(RouteGroupBuilder group)
@@ -68,7 +66,7 @@ internal static class NativeApi
         admin.MapPost("/api/blobs/{digest}", (RequestDelegate)blobs.PostAsync).WithMetadata(new SurfaceRoute("/api/blobs/{digest}"));
     }
 
-    /// <summary>Answers a path no endpoint matched: 405 for a known path with another method, else 404.</summary>
+    /// <summary>Answers a native path no endpoint matched: 405 for a known path with another method, else 404.</summary>
     public static Task UnmatchedAsync(HttpContext context)
     {
         var path = context.Request.Path.Value ?? "/";
@@ -78,13 +76,11 @@ internal static class NativeApi
         }
 
         var known = path.StartsWith("/api/blobs/", StringComparison.Ordinal) ? "/api/blobs" : path.TrimEnd('/') is { Length: > 0 } p ? p : "/";
-        var allowed = Methods.GetValueOrDefault(known) ?? Admin.AdminApi.AllowedMethods(context);
-        if (allowed is not null)
-        {
-            context.Response.Headers.Allow = allowed;
-            return Hosting.ErrorResponses.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, $"method {context.Request.Method} is not allowed on {context.Request.Path}; use {allowed}");
-        }
-
-        return Hosting.ErrorResponses.WriteAsync(context, StatusCodes.Status404NotFound, $"no such route: {context.Request.Method} {context.Request.Path}");
+        return ErrorWriter.WriteAsync(context, Unmatched(context, Methods.GetValueOrDefault(known)));
     }
+
+    /// <summary>The answer to a path no endpoint of its surface matched: 405 with Allow when the path takes other methods, else 404.</summary>
+    public static ProxyError Unmatched(HttpContext context, string? allowed) => allowed is null
+        ? ProxyError.NotFound($"no such route: {context.Request.Method} {context.Request.Path}")
+        : ProxyError.MethodNotAllowed($"method {context.Request.Method} is not allowed on {context.Request.Path}; use {allowed}", allowed);
 }

@@ -1,18 +1,26 @@
 using Corral.Forwarding;
 using Corral.Hosting;
+using Corral.Pipeline;
 
 namespace Corral.Native;
 
 /// <summary>Reads a native route's JSON body, answering Ollama-shaped errors for bad input.</summary>
 internal static class NativeBody
 {
-    /// <summary>The parsed body, or null after an error answer was written.</summary>
+    /// <summary>The parsed body (counted and, with <c>--log-bodies</c>, kept in the record), or null after an error answer was written.</summary>
     public static async Task<JsonRequestBody?> ReadAsync(HttpContext context, CorralSettings settings)
     {
-        var (body, status, error) = await JsonRequestBody.ReadAsync(context.Request.BodyReader, settings.MaxBodyBytes, context.RequestAborted);
+        var (body, error) = await JsonRequestBody.ReadAsync(context.Request.BodyReader, settings.MaxBodyBytes, context.RequestAborted);
         if (body is null)
         {
-            await OllamaError.WriteAsync(context, status, error!);
+            await ErrorWriter.WriteAsync(context, error!);
+            return null;
+        }
+
+        if (context.Features.Get<RequestRecord>() is { } record)
+        {
+            record.BytesIn = body.Length;
+            record.KeepRequestBody(body.Memory.Span);
         }
 
         return body;

@@ -9,7 +9,7 @@ namespace Corral.OpenAi;
 /// delta; a metrics-only final line gives no content chunk; then a finish chunk, a usage chunk when asked, and
 /// <c>[DONE]</c>. Works on the line's bytes: content is copied still escaped, never decoded and re-encoded.
 /// </summary>
-internal sealed class ChatStreamConverter(string id, string? modelPrefix, bool includeUsage, TimeProvider time) : NativeStreamConverter
+internal sealed class ChatStreamConverter(string id, string? modelPrefix, bool includeUsage, TimeProvider time, Fleet.Backend? backend = null) : NativeStreamConverter(backend)
 {
     private byte[]? _head;
     private bool _roleSent;

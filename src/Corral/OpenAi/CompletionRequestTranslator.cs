@@ -30,7 +30,7 @@ internal static class CompletionRequestTranslator
         var includeUsage = ChatRequestTranslator.IncludeUsage(request);
 
         var buffer = new ArrayBufferWriter<byte>(512);
-        using (var writer = new Utf8JsonWriter(buffer, SseFrames.WriterOptions))
+        using (var writer = new Utf8JsonWriter(buffer, Pipeline.JsonAnswer.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("model", model);

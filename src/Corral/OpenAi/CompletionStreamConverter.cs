@@ -8,7 +8,7 @@ namespace Corral.OpenAi;
 /// chunk, and with <c>include_usage</c> every chunk carries a zeroed usage and a last <c>choices:[]</c> chunk the
 /// real one; then <c>[DONE]</c>.
 /// </summary>
-internal sealed class CompletionStreamConverter(string id, string? modelPrefix, bool includeUsage, TimeProvider time) : NativeStreamConverter
+internal sealed class CompletionStreamConverter(string id, string? modelPrefix, bool includeUsage, TimeProvider time, Fleet.Backend? backend = null) : NativeStreamConverter(backend)
 {
     private byte[]? _id;
     private byte[]? _tail;

@@ -36,7 +36,7 @@ internal static class EmbeddingTranslator
         }
 
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, SseFrames.WriterOptions))
+        using (var writer = new Utf8JsonWriter(buffer, Pipeline.JsonAnswer.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("model", model);

@@ -5,10 +5,30 @@ namespace Corral.OpenAi;
 /// <summary>Maps the OpenAI-compatible API at <c>/v1</c> and, identically, <c>/ollama/v1</c>.</summary>
 internal static class OpenAiApi
 {
+    /// <summary>The paths of the surface and the methods they take, for 405 answers with an <c>Allow</c> header.</summary>
+    private static readonly Dictionary<string, string> s_methods = new(StringComparer.Ordinal)
+    {
+        ["/chat/completions"] = "POST",
+        ["/completions"] = "POST",
+        ["/embeddings"] = "POST",
+        ["/models"] = "GET",
+    };
+
     public static void MapOpenAiApi(this IEndpointRouteBuilder routes)
     {
-        Map(routes.MapGroup("/v1"));
-        Map(routes.MapGroup("/ollama/v1"));
+        foreach (var door in (string[])["/v1", "/ollama/v1"])
+        {
+            var group = routes.MapGroup(door).WithMetadata(OpenAiErrors.Instance);
+            Map(group);
+            group.MapFallback("{*path}", (RequestDelegate)UnmatchedAsync).WithMetadata(SurfaceRoute.Unmatched);
+        }
+    }
+
+    private static Task UnmatchedAsync(HttpContext context)
+    {
+        var rest = "/" + (context.Request.RouteValues["path"] as string ?? string.Empty).TrimEnd('/');
+        var allowed = s_methods.GetValueOrDefault(rest) ?? (rest.StartsWith("/models/", StringComparison.Ordinal) ? "GET" : null);
+        return ErrorWriter.WriteAsync(context, Native.NativeApi.Unmatched(context, allowed));
     }
 
     private static void Map(RouteGroupBuilder group)

@@ -1,20 +1,19 @@
-using System.Buffers;
 using System.Text.Json;
 using Corral.Catalog;
 using Corral.Fleet;
 using Corral.Forwarding;
 using Corral.Hosting;
 using Corral.Native;
-using Corral.Usage;
+using Corral.Pipeline;
 
 namespace Corral.OpenAi;
 
 /// <summary>
-/// The OpenAI surface over the fleet: requests are checked and translated before any backend is called, sent
-/// to <c>/api/chat</c>, <c>/api/generate</c> or <c>/api/embed</c> of a backend that holds the model, and the
-/// answers translated back (streams frame by frame). Errors use OpenAI's envelope with the upstream status.
+/// The OpenAI surface over the fleet: a request is checked and translated to the native API before any backend is
+/// called, handed to the pipeline as a native call on <c>/api/chat</c>, <c>/api/generate</c> or <c>/api/embed</c>,
+/// and the answer translated back (streams frame by frame). Errors use OpenAI's envelope with the upstream status.
 /// </summary>
-internal sealed class OpenAiEndpoints(ModelRouter router, ModelCatalog catalog, Dispatcher dispatcher, ShutdownDrain drain, CorralSettings settings, TimeProvider time)
+internal sealed class OpenAiEndpoints(InferencePipeline pipeline, ModelCatalog catalog, CorralSettings settings, TimeProvider time)
 {
     public Task ChatAsync(HttpContext context) => ProxyAsync(context, OpenAiRoute.Chat);
 
@@ -26,7 +25,7 @@ internal sealed class OpenAiEndpoints(ModelRouter router, ModelCatalog catalog, 
     public async Task ModelsAsync(HttpContext context)
     {
         var snapshot = await catalog.GetAsync(context.RequestAborted);
-        await WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
+        await JsonAnswer.WriteAsync(context, StatusCodes.Status200OK, "application/json", snapshot, static (writer, snapshot) =>
         {
             writer.WriteStartObject();
             writer.WriteString("object", "list");
@@ -45,14 +44,13 @@ internal sealed class OpenAiEndpoints(ModelRouter router, ModelCatalog catalog, 
     public async Task ModelAsync(HttpContext context)
     {
         var id = (string)context.Request.RouteValues["id"]!;
-        var snapshot = await catalog.GetAsync(context.RequestAborted);
-        if (catalog.Resolve(snapshot, id) is not { } model)
+        if (await catalog.FindAsync(id, context.RequestAborted) is not { } model)
         {
-            await ErrorResponses.WriteOpenAiAsync(context, StatusCodes.Status404NotFound, $"model '{id}' not found", null);
+            await ErrorWriter.WriteAsync(context, ProxyError.NotFound($"model '{id}' not found"));
             return;
         }
 
-        await WriteJsonAsync(context, StatusCodes.Status200OK, writer => WriteModel(writer, id, model.Locations[0]));
+        await JsonAnswer.WriteAsync(context, StatusCodes.Status200OK, "application/json", (id, model.Locations[0]), static (writer, m) => WriteModel(writer, m.id, m.Item2));
     }
 
     private static void WriteModel(Utf8JsonWriter writer, string id, ModelLocation location)
@@ -68,156 +66,67 @@ internal sealed class OpenAiEndpoints(ModelRouter router, ModelCatalog catalog, 
 
     private async Task ProxyAsync(HttpContext context, OpenAiRoute route)
     {
-        var (body, status, readError) = await JsonRequestBody.ReadAsync(context.Request.BodyReader, settings.MaxBodyBytes, context.RequestAborted);
+        var (body, readError) = await JsonRequestBody.ReadAsync(context.Request.BodyReader, settings.MaxBodyBytes, context.RequestAborted);
         if (body is null)
         {
-            await ErrorResponses.WriteOpenAiAsync(context, status, readError!, null);
+            await ErrorWriter.WriteAsync(context, readError!);
             return;
         }
 
         using (body)
         {
+            var record = context.Features.Get<RequestRecord>();
+            if (record is not null)
+            {
+                record.BytesIn = body.Length;
+                record.KeepRequestBody(body.Memory.Span);
+            }
+
             using var document = JsonDocument.Parse(body.Memory);
-            var request = document.RootElement;
+            var root = document.RootElement;
             var model = body.Get("model");
-            var record = context.Features.Get<Pipeline.RequestRecord>();
             if (record is not null)
             {
                 record.Model = model;
-                record.BytesIn = body.Length;
-                record.ClaimedUser = User(request);
+                record.ClaimedUser = User(root);
             }
 
             if (string.IsNullOrEmpty(model))
             {
-                await ErrorResponses.WriteOpenAiAsync(context, StatusCodes.Status400BadRequest, "model is required", null);
+                await ErrorWriter.WriteAsync(context, ProxyError.BadRequest("model is required"));
                 return;
             }
 
             // Validate before anything else, as Ollama's layer does: a bad request never reaches a backend.
-            var translation = Translate(route, request, model, out var base64);
+            var translation = Translate(route, root, model, out var base64);
             if (translation.Error is { } invalid)
             {
-                await ErrorResponses.WriteOpenAiAsync(context, StatusCodes.Status400BadRequest, invalid, null);
+                await ErrorWriter.WriteAsync(context, ProxyError.BadRequest(invalid));
                 return;
             }
 
-            if (await router.FindAsync(model, context.RequestAborted) is not { } entry)
+            var session = context.Request.Headers["X-Corral-Session"].ToString() is { Length: > 0 } header ? header : User(root);
+            var request = new OpenAiInference(route, root, translation, base64, time)
             {
-                var notFound = InferenceEndpoints.NotFound(route == OpenAiRoute.Embeddings ? NativeRoute.Embed : NativeRoute.Chat, model);
-                await ErrorResponses.WriteOpenAiAsync(context, StatusCodes.Status404NotFound, notFound, null);
-                return;
-            }
-
-            if (record is not null)
-            {
-                record.ResolvedModel = entry.Name;
-            }
-
-            // A prefixed backend is sent the name without its prefix, so each attempt translates for its backend.
-            var path = route switch
-            {
-                OpenAiRoute.Chat => "/api/chat",
-                OpenAiRoute.Completions => "/api/generate",
-                _ => "/api/embed",
+                Model = model,
+                UpstreamPath = route switch
+                {
+                    OpenAiRoute.Chat => "/api/chat",
+                    OpenAiRoute.Completions => "/api/generate",
+                    _ => "/api/embed",
+                },
+                Session = session,
             };
-            var session = context.Request.Headers["X-Corral-Session"].ToString() is { Length: > 0 } header ? header : User(request);
-            using var dispatch = await dispatcher.SendAsync(
-                context,
-                entry,
-                path,
-                location => Content(location.Backend.Options.Prefix is null ? translation : Translate(route, request, ModelRouter.UpstreamName(location, model), out _)),
-                keepAlive: null,
-                session);
-            if (dispatch is not null)
+            if (await pipeline.RunAsync(context, request) is { } error)
             {
-                await RelayAsync(context, route, dispatch, translation, model, base64);
+                await ErrorWriter.WriteAsync(context, error);
             }
         }
-    }
-
-    private static ByteArrayContent Content(Translation translation)
-    {
-        var content = new ByteArrayContent(translation.Body!);
-        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        return content;
     }
 
     private static string? User(JsonElement request) =>
-        request.TryGetProperty("user"u8, out var user) && user.ValueKind == JsonValueKind.String && user.GetString() is { Length: > 0 } name ? name : null;
-
-    private async Task RelayAsync(HttpContext context, OpenAiRoute route, Dispatch dispatch, Translation translation, string requestedModel, bool base64)
-    {
-        var backend = dispatch.Backend;
-        var prefix = backend.Options.Prefix;
-        var upstream = dispatch.Response;
-        if (!upstream.IsSuccessStatusCode)
-        {
-            var error = await upstream.Content.ReadAsByteArrayAsync(context.RequestAborted);
-            await ErrorResponses.WriteOpenAiAsync(context, (int)upstream.StatusCode, OllamaError.MessageOf(error), null);
-            return;
-        }
-
-        if (translation.Stream)
-        {
-            ISseConverter converter = route == OpenAiRoute.Chat
-                ? new ChatStreamConverter(OpenAiIds.New("chatcmpl-"), prefix, translation.IncludeUsage, time)
-                : new CompletionStreamConverter(OpenAiIds.New("cmpl-"), prefix, translation.IncludeUsage, time);
-            context.Features.Set(converter.Usage);
-            if (await SseRelay.RelayAsync(context, backend, upstream, converter, drain))
-            {
-                dispatch.Complete();
-            }
-
-            if (context.Features.Get<Pipeline.RequestRecord>() is { } streamed)
-            {
-                streamed.PromptTokens = converter.Usage.PromptTokens;
-                streamed.CompletionTokens = converter.Usage.CompletionTokens;
-            }
-
-            return;
-        }
-
-        var bytes = await upstream.Content.ReadAsByteArrayAsync(context.RequestAborted);
-        JsonDocument native;
-        try
-        {
-            native = JsonDocument.Parse(bytes);
-        }
-        catch (JsonException)
-        {
-            await ErrorResponses.WriteOpenAiAsync(context, StatusCodes.Status502BadGateway, $"{backend.Describe()} answered with something that is not JSON", null);
-            return;
-        }
-
-        dispatch.Complete();
-        using (native)
-        {
-            var usage = new TokenUsage();
-            context.Features.Set(usage);
-            var root = native.RootElement;
-            if (context.Features.Get<Pipeline.RequestRecord>() is { } answered)
-            {
-                answered.PromptTokens = ChatCompletionWriter.Int(root, "prompt_eval_count");
-                answered.CompletionTokens = ChatCompletionWriter.Int(root, "eval_count");
-            }
-            await WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
-            {
-                switch (route)
-                {
-                    case OpenAiRoute.Chat:
-                        ChatCompletionWriter.Write(writer, root, OpenAiIds.New("chatcmpl-"), prefix, time, usage);
-                        break;
-                    case OpenAiRoute.Completions:
-                        CompletionWriter.Write(writer, root, OpenAiIds.New("cmpl-"), prefix, time, usage);
-                        break;
-                    default:
-                        EmbeddingTranslator.WriteResponse(writer, root, requestedModel, base64, usage);
-                        break;
-                }
-            });
-        }
-    }
+        request.ValueKind == JsonValueKind.Object && request.TryGetProperty("user"u8, out var user) && user.ValueKind == JsonValueKind.String
+        && user.GetString() is { Length: > 0 } name ? name : null;
 
     private static Translation Translate(OpenAiRoute route, JsonElement request, string model, out bool base64)
     {
@@ -230,24 +139,108 @@ internal sealed class OpenAiEndpoints(ModelRouter router, ModelCatalog catalog, 
         };
     }
 
-    private static async Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
-    {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer, SseFrames.WriterOptions))
-        {
-            write(writer);
-        }
-
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        context.Response.ContentLength = buffer.WrittenCount;
-        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
-    }
-
     private enum OpenAiRoute
     {
         Chat,
         Completions,
         Embeddings,
+    }
+
+    /// <summary>
+    /// An OpenAI request as a native call: the translation is the body (made again for a prefixed backend, which is
+    /// sent its own name of the model), and the answer is turned back into OpenAI's shape.
+    /// </summary>
+    private sealed class OpenAiInference(OpenAiRoute route, JsonElement request, Translation translation, bool base64, TimeProvider time) : InferenceRequest
+    {
+        public override ProxyError NotFound() =>
+            ProxyError.NotFound(InferenceEndpoints.NotFound(route == OpenAiRoute.Embeddings ? NativeRoute.Embed : NativeRoute.Chat, Model));
+
+        public override HttpContent ContentFor(ModelLocation location)
+        {
+            var body = location.Backend.Options.Prefix is null ? translation : Translate(route, request, location.NameFor(Model), out _);
+            var content = new ByteArrayContent(body.Body!);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            return content;
+        }
+
+        public override IRelayConverter ConverterFor(Backend backend, HttpResponseMessage upstream)
+        {
+            var prefix = backend.Options.Prefix;
+            if (!upstream.IsSuccessStatusCode)
+            {
+                return new UpstreamErrorConverter((int)upstream.StatusCode);
+            }
+
+            if (translation.Stream)
+            {
+                return route == OpenAiRoute.Chat
+                    ? new ChatStreamConverter(OpenAiIds.New("chatcmpl-"), prefix, translation.IncludeUsage, time, backend)
+                    : new CompletionStreamConverter(OpenAiIds.New("cmpl-"), prefix, translation.IncludeUsage, time, backend);
+            }
+
+            return new AnswerConverter(route, backend, Model, base64, time);
+        }
+    }
+
+    /// <summary>A whole native answer written as OpenAI's: a chat completion, a completion or embeddings.</summary>
+    private sealed class AnswerConverter(OpenAiRoute route, Backend backend, string requestedModel, bool base64, TimeProvider time) : BufferingConverter
+    {
+        private readonly Usage.TokenUsage _usage = new();
+
+        public override int PromptTokens => _usage.PromptTokens;
+
+        public override int CompletionTokens => _usage.CompletionTokens;
+
+        protected override async ValueTask<bool> AnswerAsync(HttpContext context, ReadOnlyMemory<byte> body)
+        {
+            JsonDocument native;
+            try
+            {
+                native = JsonDocument.Parse(body);
+            }
+            catch (JsonException)
+            {
+                await ErrorWriter.WriteAsync(context, ProxyError.BadGateway($"{backend.Describe()} answered with something that is not JSON"));
+                return false;
+            }
+
+            using (native)
+            {
+                var prefix = backend.Options.Prefix;
+                await JsonAnswer.WriteAsync(context, StatusCodes.Status200OK, "application/json", this, (writer, self) =>
+                {
+                    var root = native.RootElement;
+                    switch (route)
+                    {
+                        case OpenAiRoute.Chat:
+                            ChatCompletionWriter.Write(writer, root, OpenAiIds.New("chatcmpl-"), prefix, time, self._usage);
+                            break;
+                        case OpenAiRoute.Completions:
+                            CompletionWriter.Write(writer, root, OpenAiIds.New("cmpl-"), prefix, time, self._usage);
+                            break;
+                        default:
+                            EmbeddingTranslator.WriteResponse(writer, root, requestedModel, base64, self._usage);
+                            break;
+                    }
+                });
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>A backend's error answer (status and Ollama's message) in OpenAI's envelope.</summary>
+    private sealed class UpstreamErrorConverter(int status) : BufferingConverter
+    {
+        private string? _error;
+
+        public override string? Error => _error;
+
+        protected override async ValueTask<bool> AnswerAsync(HttpContext context, ReadOnlyMemory<byte> body)
+        {
+            _error = OllamaError.MessageOf(body.Span);
+            await ErrorWriter.WriteAsync(context, ProxyError.Upstream(status, _error));
+            return true;
+        }
     }
 }

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Corral.OpenAi;
@@ -8,8 +7,6 @@ namespace Corral.OpenAi;
 /// <summary>Appends the pieces of SSE frames to a buffer: raw bytes, numbers, JSON strings, OpenAI errors.</summary>
 internal static class SseFrames
 {
-    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     public static ReadOnlySpan<byte> Done => "data: [DONE]\n\n"u8;
 
     public static void Append(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
@@ -52,7 +49,7 @@ internal static class SseFrames
     public static byte[] JsonString(string value)
     {
         var buffer = new ArrayBufferWriter<byte>(value.Length + 8);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var writer = new Utf8JsonWriter(buffer, Pipeline.JsonAnswer.WriterOptions))
         {
             writer.WriteStringValue(value);
         }
@@ -67,7 +64,7 @@ internal static class SseFrames
     public static void AppendError(IBufferWriter<byte> output, string message)
     {
         Append(output, "data: "u8);
-        using (var writer = new Utf8JsonWriter(output, WriterOptions))
+        using (var writer = new Utf8JsonWriter(output, Pipeline.JsonAnswer.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteStartObject("error");

@@ -17,7 +17,7 @@ internal static class ToolCalls
     public static void AppendOpenAi(IBufferWriter<byte> output, ReadOnlySpan<byte> rawArray)
     {
         using var document = JsonDocument.Parse(rawArray.ToArray());
-        using var writer = new Utf8JsonWriter(output, SseFrames.WriterOptions);
+        using var writer = new Utf8JsonWriter(output, Pipeline.JsonAnswer.WriterOptions);
         WriteOpenAi(writer, document.RootElement);
     }
 
@@ -47,7 +47,7 @@ internal static class ToolCalls
     public static string Compact(JsonElement value)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, SseFrames.WriterOptions))
+        using (var writer = new Utf8JsonWriter(buffer, Pipeline.JsonAnswer.WriterOptions))
         {
             value.WriteTo(writer);
         }

@@ -18,7 +18,7 @@ internal sealed class RecordMiddleware(RequestDelegate next, UsageRecorder recor
     public async Task InvokeAsync(HttpContext context)
     {
         var surface = context.GetEndpoint()?.Metadata.GetMetadata<SurfaceRoute>();
-        var record = new RequestRecord(time.GetTimestamp(), time.GetUtcNow(), surface?.Route ?? string.Empty);
+        var record = new RequestRecord(time.GetTimestamp(), time.GetUtcNow(), surface?.Route ?? string.Empty) { KeepsBodies = surface is not null && recorder.KeepsBodies };
         context.Features.Set(record);
         context.Response.OnStarting(s_writeOverhead, new OverheadState(context, record, recorder, time));
         if (surface is null)

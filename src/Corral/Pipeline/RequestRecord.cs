@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using Corral.Access;
 using Corral.Fleet;
 
@@ -11,6 +13,11 @@ namespace Corral.Pipeline;
 /// </summary>
 internal sealed class RequestRecord(long started, DateTimeOffset startedAt, string route)
 {
+    /// <summary>How much of a prompt or an answer the request log keeps.</summary>
+    public const int MaxKeptBody = 64 * 1024;
+
+    private ArrayBufferWriter<byte>? _answer;
+
     /// <summary>The timestamp the request reached Corral.</summary>
     public long Started { get; } = started;
 
@@ -67,11 +74,39 @@ internal sealed class RequestRecord(long started, DateTimeOffset startedAt, stri
     /// <summary>The client left before the answer was complete (whoever noticed).</summary>
     public bool Cancelled { get; set; }
 
-    /// <summary>The request body, kept only with <c>--log-bodies</c>.</summary>
-    public string? RequestBody { get; set; }
+    /// <summary>Whether the prompt and the answer are kept for the request log (<c>--log-bodies</c>).</summary>
+    public bool KeepsBodies { get; init; }
 
-    /// <summary>The answer's text, kept only with <c>--log-bodies</c>.</summary>
-    public string? ResponseText { get; set; }
+    /// <summary>The request body, kept only with <c>--log-bodies</c>.</summary>
+    public string? RequestBody { get; private set; }
+
+    /// <summary>The start of the answer as the client got it, kept only with <c>--log-bodies</c>.</summary>
+    public string? ResponseText => _answer is null ? null : Encoding.UTF8.GetString(_answer.WrittenSpan);
+
+    /// <summary>Keeps the request body for the request log, when bodies are kept.</summary>
+    public void KeepRequestBody(ReadOnlySpan<byte> body)
+    {
+        if (KeepsBodies)
+        {
+            RequestBody = Encoding.UTF8.GetString(body[..Math.Min(body.Length, MaxKeptBody)]);
+        }
+    }
+
+    /// <summary>Keeps what was sent of the answer for the request log, when bodies are kept (the first 64 KB).</summary>
+    public void KeepAnswer(ReadOnlySpan<byte> sent)
+    {
+        if (!KeepsBodies)
+        {
+            return;
+        }
+
+        _answer ??= new ArrayBufferWriter<byte>(1024);
+        var room = MaxKeptBody - _answer.WrittenCount;
+        if (room > 0)
+        {
+            _answer.Write(sent[..Math.Min(sent.Length, room)]);
+        }
+    }
 
     /// <summary>Adds one backend failure before failover.</summary>
     public void AddFailover(Backend backend) => (FailedOver ??= []).Add(backend.Name);

@@ -1,11 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using Corral.Catalog;
-using Corral.Fleet;
 using Corral.FunctionalTests.Infrastructure;
 using Corral.Simulator;
-using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace Corral.FunctionalTests.Fleet;
@@ -14,7 +11,6 @@ namespace Corral.FunctionalTests.Fleet;
 public sealed class HealthTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan s_interval = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan s_deadline = TimeSpan.FromSeconds(15);
 
     private static Task<CorralInstance> StartCorralAsync(params SimulatedOllama[] simulators) =>
         StartCorralAsync(s_interval, simulators);
@@ -24,25 +20,8 @@ public sealed class HealthTests(ITestOutputHelper output)
             simulators.Select((s, i) => CorralInstance.Backend(s, ((char)('a' + i)).ToString())),
             configure: s => s with { HealthInterval = interval, FailureThreshold = 2 });
 
-    private static Backend BackendOf(CorralInstance corral, string name) =>
-        corral.Server.Services.GetRequiredService<BackendFleet>().Find(name)!;
-
-    /// <summary>Polls until <paramref name="condition"/> holds and returns how long that took; fails after the deadline.</summary>
-    private static async Task<TimeSpan> WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > s_deadline)
-            {
-                throw new TimeoutException($"Timed out after {s_deadline.TotalSeconds} s waiting until {what}.");
-            }
-
-            await Task.Delay(5);
-        }
-
-        return clock.Elapsed;
-    }
+    // A health check has succeeded once the admin API shows a check round trip.
+    private static async Task<bool> CheckedAsync(CorralInstance corral, string name) => (await corral.BackendAsync(name)).GetProperty("latencyMs").ValueKind == System.Text.Json.JsonValueKind.Number;
 
     private static string Ms(TimeSpan span) => span.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture);
 
@@ -51,16 +30,15 @@ public sealed class HealthTests(ITestOutputHelper output)
     {
         await using var a = await Sim.StartAsync("llama3.2");
         await using var corral = await StartCorralAsync(a);
-        var backend = BackendOf(corral, "a");
-        await WaitUntilAsync(() => backend.Health.LastSuccessAt is not null, "the first check succeeded");
-        backend.State.Should().Be(BackendState.Healthy);
+        await Eventually.WaitUntilAsync(() => CheckedAsync(corral, "a"), "the first check succeeded");
+        (await corral.BackendStateAsync("a")).Should().Be("healthy");
 
         a.Faults.RefuseConnections = true;
-        var noticed = await WaitUntilAsync(() => backend.State == BackendState.Unhealthy, "the backend is marked unhealthy");
+        var noticed = await Eventually.WaitUntilAsync(async () => await corral.BackendStateAsync("a") == "unhealthy", "the backend is marked unhealthy");
 
-        output.WriteLine($"time to notice a backend that stopped listening: {Ms(noticed)} ms (interval {Ms(s_interval)} ms, threshold 2)");
-        noticed.Should().BeLessThan(s_interval * 10, "two failed checks at most 240 ms apart open the circuit");
-        backend.Health.LastError.Should().Contain("connection refused");
+        output.WriteLine($"time to notice a backend that stopped listening: {Ms(noticed)} ms (interval {Ms(s_interval)} ms; a refused connection needs no threshold)");
+        noticed.Should().BeLessThan(s_interval * 5, "the first check that is refused takes the backend out, and checks are at most 240 ms apart");
+        (await corral.BackendAsync("a")).GetProperty("lastError").GetString().Should().Contain("connection refused");
     }
 
     [Fact]
@@ -69,17 +47,16 @@ public sealed class HealthTests(ITestOutputHelper output)
         await using var a = await Sim.StartAsync("llama3.2");
         await using var corral = await StartCorralAsync(a);
         using var client = corral.Client();
-        var backend = BackendOf(corral, "a");
         (await client.GetAsync("/api/tags")).EnsureSuccessStatusCode();
 
         var recoveries = new List<TimeSpan>();
         for (var round = 0; round < 3; round++)
         {
             a.Faults.RefuseConnections = true;
-            await WaitUntilAsync(() => backend.State == BackendState.Unhealthy, "the backend is marked unhealthy");
+            await Eventually.WaitUntilAsync(async () => await corral.BackendStateAsync("a") == "unhealthy", "the backend is marked unhealthy");
 
             a.Faults.RefuseConnections = false; // returns once the simulator listens again
-            recoveries.Add(await WaitUntilAsync(() => backend.State == BackendState.Healthy, "the backend is healthy again"));
+            recoveries.Add(await Eventually.WaitUntilAsync(async () => await corral.BackendStateAsync("a") == "healthy", "the backend is healthy again"));
         }
 
         output.WriteLine($"time to notice a recovered backend: {string.Join(", ", recoveries.Select(Ms))} ms (interval {Ms(s_interval)} ms)");
@@ -92,26 +69,33 @@ public sealed class HealthTests(ITestOutputHelper output)
     [Fact]
     public async Task Backend_RequestsFailBetweenChecks_RetriedWithinASecondNotAnInterval()
     {
-        // Checks every minute: only the wake-up on the opened circuit can bring the backend back in time.
+        // Checks every minute: only the wake-up on the opened circuit can bring the backend back in time. The
+        // requests time out (the checks are not delayed), so they count towards the threshold of 2.
         var interval = TimeSpan.FromMinutes(1);
         await using var a = await Sim.StartAsync("llama3.2");
-        await using var corral = await StartCorralAsync(interval, a);
+        await using var corral = await CorralInstance.StartAsync(
+            [CorralInstance.Backend(a, "a") with { FirstByteTimeout = TimeSpan.FromMilliseconds(200) }],
+            configure: s => s with { HealthInterval = interval, FailureThreshold = 2 });
         using var client = corral.Client();
-        var backend = BackendOf(corral, "a");
         (await client.GetAsync("/api/tags")).EnsureSuccessStatusCode();
-        await WaitUntilAsync(() => backend.Health.LastSuccessAt is not null, "the first check succeeded");
+        await Eventually.WaitUntilAsync(() => CheckedAsync(corral, "a"), "the first check succeeded");
 
-        a.Faults.RefuseConnections = true;
-        for (var i = 0; i < 2; i++)
+        a.Faults.FirstByteDelay = TimeSpan.FromSeconds(30);
+        using (var first = await client.PostJsonAsync("/api/generate", """{"model":"llama3.2","prompt":"hi","stream":false}"""))
         {
-            using var failed = await client.PostJsonAsync("/api/generate", """{"model":"llama3.2","prompt":"hi","stream":false}""");
-            failed.StatusCode.Should().Be(HttpStatusCode.BadGateway);
+            first.StatusCode.Should().Be(HttpStatusCode.GatewayTimeout, "one failure is below the threshold: the backend is still up");
         }
 
-        backend.State.Should().Be(BackendState.Unhealthy, "two failed requests reach the threshold");
+        using (var second = await client.PostJsonAsync("/api/generate", """{"model":"llama3.2","prompt":"hi","stream":false}"""))
+        {
+            second.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "the second failure took the only holder out: the model is unavailable");
+            (await second.ErrorAsync()).Should().Contain("backend 'a'").And.Contain("first-byte timeout");
+        }
+
+        (await corral.BackendStateAsync("a")).Should().Be("unhealthy", "two failed requests reach the threshold");
         var clock = Stopwatch.StartNew();
-        a.Faults.RefuseConnections = false;
-        await WaitUntilAsync(() => backend.State == BackendState.Healthy, "the backend is healthy again");
+        a.Faults.FirstByteDelay = TimeSpan.Zero;
+        await Eventually.WaitUntilAsync(async () => await corral.BackendStateAsync("a") == "healthy", "the backend is healthy again");
 
         output.WriteLine($"back {Ms(clock.Elapsed)} ms after it listened again (first retry 1 s after the circuit opened)");
         clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10), "the first retry of a down backend comes after 1 s, not after the 1 min interval");
@@ -125,11 +109,8 @@ public sealed class HealthTests(ITestOutputHelper output)
         await using var a = await Sim.StartAsync("llama3.2");
         await using var b = await Sim.StartAsync("llama3.2");
         await using var corral = await StartCorralAsync(a, b);
-        var time = corral.Server.Services.GetRequiredService<TimeProvider>();
-        var key = ModelName.Key("llama3.2");
-        var backendB = BackendOf(corral, "b");
-        await WaitUntilAsync(() => b.Received("/api/ps").Length > 0, "b's loaded models were read");
-        backendB.Loaded.IsLoaded(key, time.GetUtcNow()).Should().BeFalse("nothing is loaded yet");
+        await Eventually.WaitUntilAsync(() => b.Received("/api/ps").Length > 0, "b's loaded models were read");
+        (await corral.LoadedModelsAsync("b")).Should().BeEmpty("nothing is loaded yet");
 
         // Loaded behind Corral's back, by a client talking to the backend directly.
         using (var direct = new HttpClient { BaseAddress = b.BaseAddress })
@@ -138,8 +119,8 @@ public sealed class HealthTests(ITestOutputHelper output)
             loaded.EnsureSuccessStatusCode();
         }
 
-        await WaitUntilAsync(() => backendB.Loaded.IsLoaded(key, time.GetUtcNow()), "Corral knows the model is loaded on b");
-        BackendOf(corral, "a").Loaded.IsLoaded(key, time.GetUtcNow()).Should().BeFalse();
+        await Eventually.WaitUntilAsync(async () => (await corral.LoadedModelsAsync("b")).Contains("llama3.2:latest"), "Corral knows the model is loaded on b");
+        (await corral.LoadedModelsAsync("a")).Should().BeEmpty();
 
         using var client = corral.Client();
         for (var i = 0; i < 3; i++)
@@ -156,22 +137,19 @@ public sealed class HealthTests(ITestOutputHelper output)
         await using var a = await Sim.StartAsync("llama3.2");
         await using var corral = await StartCorralAsync(a);
         using var client = corral.Client();
-        var time = corral.Server.Services.GetRequiredService<TimeProvider>();
-        var key = ModelName.Key("llama3.2");
-        var backend = BackendOf(corral, "a");
         using (var loaded = await client.PostJsonAsync("/api/generate", """{"model":"llama3.2","prompt":"hi","stream":false}"""))
         {
             loaded.EnsureSuccessStatusCode();
         }
 
-        await WaitUntilAsync(() => backend.Loaded.IsLoaded(key, time.GetUtcNow()), "Corral's own request loaded the model");
+        await Eventually.WaitUntilAsync(async () => (await corral.LoadedModelsAsync("a")).Contains("llama3.2:latest"), "Corral's own request loaded the model");
         using (var direct = new HttpClient { BaseAddress = a.BaseAddress })
         {
             using var unloaded = await direct.PostJsonAsync("/api/generate", """{"model":"llama3.2","keep_alive":0}""");
             unloaded.EnsureSuccessStatusCode();
         }
 
-        await WaitUntilAsync(() => !backend.Loaded.IsLoaded(key, time.GetUtcNow()), "Corral knows the model was unloaded");
+        await Eventually.WaitUntilAsync(async () => (await corral.LoadedModelsAsync("a")).Length == 0, "Corral knows the model was unloaded");
     }
 
     [Fact]
@@ -184,8 +162,7 @@ public sealed class HealthTests(ITestOutputHelper output)
         (await (await client.GetAsync("/api/tags")).JsonAsync()).ModelNames().Should().Contain("phi3:latest");
 
         a.Faults.RefuseConnections = true;
-        var backend = BackendOf(corral, "a");
-        await WaitUntilAsync(() => backend.State == BackendState.Unhealthy, "a is marked unhealthy");
+        await Eventually.WaitUntilAsync(async () => await corral.BackendStateAsync("a") == "unhealthy", "a is marked unhealthy");
 
         using var response = await client.PostJsonAsync("/api/generate", """{"model":"phi3","prompt":"hi","stream":false}""");
         response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
@@ -205,24 +182,24 @@ public sealed class HealthTests(ITestOutputHelper output)
         await using var b = await Sim.StartAsync("llama3.2");
         await using var c = await Sim.StartAsync("llama3.2");
         await using var corral = await StartCorralAsync(a, b);
-        var fleet = corral.Server.Services.GetRequiredService<BackendFleet>();
-        await WaitUntilAsync(() => a.Received("/api/version").Length > 0 && b.Received("/api/version").Length > 0, "a and b are checked");
+        using var admin = corral.Client();
+        await Eventually.WaitUntilAsync(() => a.Received("/api/version").Length > 0 && b.Received("/api/version").Length > 0, "a and b are checked");
 
-        fleet.TryAdd(CorralInstance.Backend(c, "c"), out _).Should().BeTrue();
-        await WaitUntilAsync(() => c.Received("/api/version").Length > 0, "the added backend c is checked");
+        (await admin.PostJsonAsync("/admin/api/backends", $$"""{"name":"c","url":"{{c.BaseAddress.ToString().TrimEnd('/')}}"}""")).StatusCode.Should().Be(HttpStatusCode.Created);
+        await Eventually.WaitUntilAsync(() => c.Received("/api/version").Length > 0, "the added backend c is checked");
 
-        fleet.Remove("a").Should().BeTrue();
-        fleet.Update("b", CorralInstance.Backend(b, "b") with { Enabled = false }).Should().NotBeNull();
-        // A check may have been under way at the change; after that, three more checks of c leave a and b alone.
-        var (checksOfA, checksOfB) = (a.Received("/api/version").Length + 1, b.Received("/api/version").Length + 1);
-        var checksOfC = c.Received("/api/version").Length;
-        await WaitUntilAsync(() => c.Received("/api/version").Length >= checksOfC + 3, "c is checked three more times");
+        (await admin.DeleteAsync("/admin/api/backends/c")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        (await admin.PostAsync("/admin/api/backends/b/disable", null)).StatusCode.Should().Be(HttpStatusCode.OK);
+        // A check may have been under way at the change; after that, three more checks of a leave b and c alone.
+        var (checksOfB, checksOfC) = (b.Received("/api/version").Length + 1, c.Received("/api/version").Length + 1);
+        var checksOfA = a.Received("/api/version").Length;
+        await Eventually.WaitUntilAsync(() => a.Received("/api/version").Length >= checksOfA + 3, "a is checked three more times");
 
-        a.Received("/api/version").Length.Should().BeLessThanOrEqualTo(checksOfA, "a removed backend is not checked");
         b.Received("/api/version").Length.Should().BeLessThanOrEqualTo(checksOfB, "a disabled backend is not checked");
+        c.Received("/api/version").Length.Should().BeLessThanOrEqualTo(checksOfC, "a removed backend is not checked");
 
-        fleet.Update("b", CorralInstance.Backend(b, "b")).Should().NotBeNull();
+        (await admin.PostAsync("/admin/api/backends/b/enable", null)).StatusCode.Should().Be(HttpStatusCode.OK);
         var beforeEnabled = b.Received("/api/version").Length;
-        await WaitUntilAsync(() => b.Received("/api/version").Length > beforeEnabled, "b is checked again once enabled");
+        await Eventually.WaitUntilAsync(() => b.Received("/api/version").Length > beforeEnabled, "b is checked again once enabled");
     }
 }

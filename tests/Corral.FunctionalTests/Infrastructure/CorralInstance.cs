@@ -90,6 +90,31 @@ internal sealed class CorralInstance : IAsyncDisposable
         return document.RootElement.GetProperty("key").GetString()!;
     }
 
+    /// <summary>A backend as the admin API shows it (<c>GET /admin/api/backends/{name}</c>): state, health, loaded models.</summary>
+    public async Task<JsonElement> BackendAsync(string name)
+    {
+        using var client = Client();
+        using var response = await client.GetAsync("/admin/api/backends/" + Uri.EscapeDataString(name));
+        response.EnsureSuccessStatusCode();
+        return await response.JsonAsync();
+    }
+
+    /// <summary>A backend's state as the admin API says it: healthy, unhealthy, draining or disabled.</summary>
+    public async Task<string> BackendStateAsync(string name) => (await BackendAsync(name)).GetProperty("state").GetString()!;
+
+    /// <summary>The names of the models a backend holds in memory, as the admin API lists them.</summary>
+    public async Task<string[]> LoadedModelsAsync(string name) =>
+        (await BackendAsync(name)).GetProperty("loadedModels").EnumerateArray().Select(m => m.GetProperty("name").GetString()!).ToArray();
+
+    /// <summary>Requests waiting for a slot across the fleet, as <c>GET /admin/api/backends</c> says.</summary>
+    public async Task<int> QueueDepthAsync()
+    {
+        using var client = Client();
+        using var response = await client.GetAsync("/admin/api/backends");
+        response.EnsureSuccessStatusCode();
+        return (await response.JsonAsync()).GetProperty("queueDepth").GetInt32();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Server.DisposeAsync();

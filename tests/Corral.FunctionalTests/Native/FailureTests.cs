@@ -9,7 +9,7 @@ namespace Corral.FunctionalTests.Native;
 public sealed class FailureTests
 {
     [Fact]
-    public async Task Chat_BackendStoppedListening_502NamesBackendAndCause()
+    public async Task Chat_BackendStoppedListening_503NamesBackendAndCause()
     {
         await using var a = await Sim.StartAsync("llama3.2");
         await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(a, "gpu-box")]);
@@ -19,7 +19,9 @@ public sealed class FailureTests
 
         using var response = await client.PostJsonAsync("/api/chat", """{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}""");
 
-        response.StatusCode.Should().Be(HttpStatusCode.BadGateway);
+        // A refused connection takes the only holder out at once: the model is unavailable, not broken.
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        response.Headers.RetryAfter.Should().NotBeNull();
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/json");
         var error = await response.ErrorAsync();
         error.Should().Contain("backend 'gpu-box'").And.Contain(a.BaseAddress.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)).And.Contain("connection refused");

@@ -281,7 +281,7 @@ public sealed class OpenAiSurfaceTests
     }
 
     [Fact]
-    public async Task BackendUnreachable_502InOpenAiShape()
+    public async Task BackendUnreachable_503InOpenAiShape()
     {
         await using var a = await Sim.StartAsync("llama3.2");
         await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(a, "a")]);
@@ -291,7 +291,8 @@ public sealed class OpenAiSurfaceTests
 
         using var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"llama3.2","messages":[{"role":"user","content":"x"}]}""");
 
-        response.StatusCode.Should().Be(HttpStatusCode.BadGateway);
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "the refused connection took the only holder out");
+        response.Headers.RetryAfter.Should().NotBeNull();
         var error = (await response.JsonAsync()).GetProperty("error");
         error.GetProperty("type").GetString().Should().Be("api_error");
         error.GetProperty("message").GetString().Should().Contain("backend 'a'").And.Contain("connection refused");

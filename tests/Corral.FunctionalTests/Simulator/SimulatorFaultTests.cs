@@ -125,8 +125,8 @@ public sealed class SimulatorFaultTests
             ((int)set.StatusCode).Should().Be(200);
         }
 
-        await SimulatorKit.WaitUntilAsync(() => simulator.Faults.RefuseConnections, "the listener closed");
-        await SimulatorKit.WaitUntilAsync(() => !simulator.Faults.RefuseConnections, "the listener reopened");
+        await Eventually.WaitUntilAsync(() => simulator.Faults.RefuseConnections, "the listener closed");
+        await Eventually.WaitUntilAsync(() => !simulator.Faults.RefuseConnections, "the listener reopened");
         using var again = SimulatorKit.Client(simulator);
         (await again.GetStringAsync("/")).Should().Be("Ollama is running");
     }

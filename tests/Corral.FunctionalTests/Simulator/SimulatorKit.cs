@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -56,20 +55,5 @@ internal static class SimulatorKit
         }
 
         return lines;
-    }
-
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails after the deadline.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > Deadline)
-            {
-                throw new TimeoutException($"Timed out waiting until {what}.");
-            }
-
-            await Task.Delay(10);
-        }
     }
 }

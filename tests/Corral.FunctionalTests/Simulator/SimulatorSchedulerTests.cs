@@ -94,7 +94,7 @@ public sealed class SimulatorSchedulerTests
         using var client = SimulatorKit.Client(simulator);
 
         var first = SimulatorKit.PostAsync(client, "/api/generate", """{"model":"llama3.2","prompt":"hi","stream":false}""");
-        await SimulatorKit.WaitUntilAsync(() => time.ActiveTimers == 1, "the first request is loading the model");
+        await Eventually.WaitUntilAsync(() => time.ActiveTimers == 1, "the first request is loading the model");
 
         using var refused = await SimulatorKit.PostAsync(client, "/api/generate", """{"model":"llama3.2","prompt":"hi","stream":false}""");
         ((int)refused.StatusCode).Should().Be(503);

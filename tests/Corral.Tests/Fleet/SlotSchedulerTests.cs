@@ -101,7 +101,7 @@ public sealed class SlotSchedulerTests
         var result = await scheduler.AdmitAsync(Request(Model(a, b)), CancellationToken.None);
 
         result.Rejection!.Kind.Should().Be(RejectionKind.NoBackend);
-        result.Rejection.Message.Should().Contain("'a' (unhealthy: connection refused)").And.Contain("'b' (draining)");
+        result.Rejection.Message.Should().Contain("backend 'a' (http://a:11434) is unhealthy: connection refused").And.Contain("backend 'b' (http://b:11434) is draining");
     }
 
     [Fact]

@@ -11,8 +11,11 @@ public sealed class JsonRequestBodyTests
     private static Task<(JsonRequestBody? Body, int Status, string? Error)> Read(string json, long maxBytes = Limit) =>
         Read(Encoding.UTF8.GetBytes(json), maxBytes);
 
-    private static Task<(JsonRequestBody? Body, int Status, string? Error)> Read(byte[] bytes, long maxBytes = Limit) =>
-        JsonRequestBody.ReadAsync(PipeReader.Create(new MemoryStream(bytes)), maxBytes, CancellationToken.None);
+    private static async Task<(JsonRequestBody? Body, int Status, string? Error)> Read(byte[] bytes, long maxBytes = Limit)
+    {
+        var (body, error) = await JsonRequestBody.ReadAsync(PipeReader.Create(new MemoryStream(bytes)), maxBytes, CancellationToken.None);
+        return (body, error?.Status ?? 200, error?.Message);
+    }
 
     private static async Task<JsonRequestBody> ReadOk(string json)
     {

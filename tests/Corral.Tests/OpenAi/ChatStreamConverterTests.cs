@@ -20,7 +20,7 @@ public sealed class ChatStreamConverterTests
         var output = new ArrayBufferWriter<byte>();
         foreach (var line in lines)
         {
-            converter.Convert(Encoding.UTF8.GetBytes(line), output);
+            converter.ConvertLine(Encoding.UTF8.GetBytes(line), output);
         }
 
         return output.WrittenSpan.ToArray();
@@ -48,7 +48,7 @@ public sealed class ChatStreamConverterTests
         var output = new ArrayBufferWriter<byte>();
         foreach (var line in root.GetProperty("upstream_ollama_response").GetProperty("ndjson").EnumerateArray())
         {
-            converter.Convert(OpenAiJson.Line(line), output);
+            converter.ConvertLine(OpenAiJson.Line(line), output);
         }
 
         var frames = OpenAiJson.Frames(output.WrittenSpan);
@@ -240,10 +240,10 @@ public sealed class ChatStreamConverterTests
     {
         var converter = Converter();
         var output = new ArrayBufferWriter<byte>();
-        converter.Convert(Encoding.UTF8.GetBytes(Content("The")), output);
+        converter.ConvertLine(Encoding.UTF8.GetBytes(Content("The")), output);
         var before = output.WrittenCount;
 
-        converter.Convert("{\"error\":\"boom\"}"u8, output);
+        converter.ConvertLine("{\"error\":\"boom\"}"u8, output);
 
         Encoding.UTF8.GetString(output.WrittenSpan[before..]).Should().Be(ErrorFrame);
         OpenAiJson.Frames(output.WrittenSpan).Should().NotContain("[DONE]");
@@ -306,7 +306,7 @@ public sealed class ChatStreamConverterTests
     {
         var converter = Converter();
         var output = new ArrayBufferWriter<byte>();
-        converter.Convert(Encoding.UTF8.GetBytes(Content("The")), output);
+        converter.ConvertLine(Encoding.UTF8.GetBytes(Content("The")), output);
         var before = output.WrittenCount;
 
         converter.Fail("boom", output);

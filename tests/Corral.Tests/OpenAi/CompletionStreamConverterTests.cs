@@ -16,7 +16,7 @@ public sealed class CompletionStreamConverterTests
         var output = new ArrayBufferWriter<byte>();
         foreach (var line in lines)
         {
-            converter.Convert(Encoding.UTF8.GetBytes(line), output);
+            converter.ConvertLine(Encoding.UTF8.GetBytes(line), output);
         }
 
         return output.WrittenSpan.ToArray();

@@ -1,0 +1,61 @@
+using Corral.Catalog;
+using Corral.Fleet;
+using Corral.Forwarding;
+
+namespace Corral.Pipeline;
+
+/// <summary>
+/// The walk of an inference request, after its surface parsed it and Access let it in: the catalog finds the
+/// model, the fleet admits it to a backend and fails over (<see cref="FleetDispatcher"/>), the relay streams the
+/// answer through the surface's converter, and what was learnt stays in the <see cref="RequestRecord"/> for the
+/// usage record. Errors come back as values for the surface to write.
+/// </summary>
+internal sealed class InferencePipeline(ModelCatalog catalog, FleetDispatcher fleet, Relay relay)
+{
+    /// <summary>Serves <paramref name="request"/>; returns the error to answer when no backend's answer was relayed.</summary>
+    public async Task<ProxyError?> RunAsync(HttpContext context, InferenceRequest request)
+    {
+        var record = context.Features.Get<RequestRecord>();
+        if (record is not null)
+        {
+            record.Model = request.Model;
+        }
+
+        CatalogModel? model;
+        try
+        {
+            model = await catalog.FindAsync(request.Model, context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return ProxyError.ClientLeft;
+        }
+
+        if (model is null)
+        {
+            return request.NotFound();
+        }
+
+        if (record is not null)
+        {
+            record.ResolvedModel = model.Name;
+        }
+
+        var sent = await fleet.SendAsync(context, model, request);
+        if (sent.Dispatch is not { } dispatch)
+        {
+            return sent.Error;
+        }
+
+        using (dispatch)
+        {
+            var outcome = await relay.RelayAsync(context, dispatch.Backend, dispatch.Response, request.ConverterFor(dispatch.Backend, dispatch.Response));
+            if (outcome == RelayOutcome.Completed)
+            {
+                dispatch.Complete();
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,37 @@
+using Corral.Catalog;
+using Corral.Fleet;
+using Corral.Forwarding;
+
+namespace Corral.Pipeline;
+
+/// <summary>
+/// What a surface asks the fleet for, in no surface's shape: one model, one native call on whichever backend
+/// serves it, and how the answer is to be shaped for the client. A surface parses its request into one (a
+/// subclass that knows its body and its answers) and hands it to the <see cref="InferencePipeline"/>.
+/// </summary>
+internal abstract class InferenceRequest
+{
+    /// <summary>The model as the client asked for it.</summary>
+    public required string Model { get; init; }
+
+    /// <summary>The native path the backend is called on (<c>/api/chat</c>, <c>/api/generate</c>, <c>/api/embed</c>…).</summary>
+    public required string UpstreamPath { get; init; }
+
+    /// <summary>The request's <c>keep_alive</c>: how long the model stays loaded after it.</summary>
+    public TimeSpan? KeepAlive { get; init; }
+
+    /// <summary>A stickiness key (X-Corral-Session, or OpenAI's <c>user</c>), or null.</summary>
+    public string? Session { get; init; }
+
+    /// <summary>Whether the request runs the model and so takes a slot (show does not).</summary>
+    public bool TakesSlot { get; init; } = true;
+
+    /// <summary>The answer for a model no backend lists, in the surface's own words.</summary>
+    public abstract ProxyError NotFound();
+
+    /// <summary>The body for the backend at <paramref name="location"/> (its name for the model, without its prefix).</summary>
+    public abstract HttpContent ContentFor(ModelLocation location);
+
+    /// <summary>How the backend's answer is shaped for the client.</summary>
+    public abstract IRelayConverter ConverterFor(Backend backend, HttpResponseMessage upstream);
+}
