@@ -1,5 +1,5 @@
-using System.Globalization;
 using Corral.Catalog;
+using Corral.Hosting;
 
 namespace Corral.Fleet;
 
@@ -71,7 +71,7 @@ internal sealed record Rejection(RejectionKind Kind, string Message, TimeSpan Re
 
     public static Rejection QueueTimeout(string model, TimeSpan limit, double expectedWaitMs) => new(
         RejectionKind.QueueTimeout,
-        $"server busy, please try again.  no slot for '{model}' freed within {limit.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s (--queue-timeout)",
+        $"server busy, please try again.  no slot for '{model}' freed within {Durations.Seconds(limit)} s (--queue-timeout)",
         RetryAfterOf(expectedWaitMs));
 
     /// <summary>No holder of the model can take it: each one is named with why it cannot (down, with its last error; draining; disabled).</summary>

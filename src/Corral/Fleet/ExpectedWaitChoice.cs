@@ -1,4 +1,4 @@
-using System.Globalization;
+using Corral.Hosting;
 
 namespace Corral.Fleet;
 
@@ -67,10 +67,10 @@ internal sealed class ExpectedWaitChoice(TimeProvider time) : IBackendChoice
         var lane = choice.Lane!;
         var backend = lane.Backend;
         var slots = backend.MaxConcurrency == 0 ? "unlimited slots" : $"{lane.InFlight} of {backend.MaxConcurrency} slots busy";
-        var state = choice.Loaded ? "model loaded" : $"cold load, about {Seconds(backend.LoadEstimate)} s";
+        var state = choice.Loaded ? "model loaded" : $"cold load, about {Durations.Seconds(backend.LoadEstimate)} s";
         var why = choice.Sticky ? "session sticks to it" : choice.Free ? "free slot" : "waited for a slot";
         var retry = request.Excluded.Count > 0 ? $"; after {string.Join(", ", request.Excluded.Select(b => b.Name))} failed" : string.Empty;
-        return $"{backend.Name}: {why}; {state}; {slots}; expected wait {Seconds(TimeSpan.FromMilliseconds(choice.WaitMs))} s; tier {backend.Options.Priority}{retry}";
+        return $"{backend.Name}: {why}; {state}; {slots}; expected wait {Durations.Seconds(TimeSpan.FromMilliseconds(choice.WaitMs))} s; tier {backend.Options.Priority}{retry}";
     }
 
     private static bool Better(Choice a, Choice b)
@@ -100,5 +100,4 @@ internal sealed class ExpectedWaitChoice(TimeProvider time) : IBackendChoice
         return earliest + (service * (ahead / Math.Max(1, lane.Backend.MaxConcurrency)));
     }
 
-    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
 }

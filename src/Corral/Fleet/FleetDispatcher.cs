@@ -117,7 +117,7 @@ internal sealed partial class FleetDispatcher(
             {
                 health.Failed(backend, failure.Cause, failure.IsRefused);
                 error = failure.Kind == FailureKind.AnswerTimeout
-                    ? ProxyError.GatewayTimeout($"{backend.Describe()} did not answer within the first-byte timeout of {UpstreamFailure.Seconds(backend.FirstByteTimeout)} s")
+                    ? ProxyError.GatewayTimeout($"{backend.Describe()} did not answer within the first-byte timeout of {Durations.Seconds(backend.FirstByteTimeout)} s")
                     : ProxyError.BadGateway(failure.Unreachable(backend));
                 canRetry &= failure.IsRetryable;
             }

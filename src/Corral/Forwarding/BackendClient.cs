@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
@@ -100,7 +99,7 @@ internal sealed class BackendClient : IDisposable
         }
         catch (OperationCanceledException) when (timeout is { } bound && !cancellationToken.IsCancellationRequested)
         {
-            var failure = new UpstreamFailure(FailureKind.AnswerTimeout, $"did not answer {method} {PathOf(pathAndQuery)} within {UpstreamFailure.Seconds(bound)} s ({timeoutName ?? "the timeout"})");
+            var failure = new UpstreamFailure(FailureKind.AnswerTimeout, $"did not answer {method} {PathOf(pathAndQuery)} within {Durations.Seconds(bound)} s ({timeoutName ?? "the timeout"})");
             return new BufferedReply(backend, StatusCodes.Status504GatewayTimeout, [], null, failure);
         }
         catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
@@ -145,7 +144,7 @@ internal sealed class BackendClient : IDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             socket.Dispose();
-            throw new TimeoutException($"no connection within the connect timeout of {timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s");
+            throw new TimeoutException($"no connection within the connect timeout of {Durations.Seconds(timeout)} s");
         }
         catch
         {

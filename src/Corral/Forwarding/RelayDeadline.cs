@@ -1,4 +1,3 @@
-using System.Globalization;
 using Corral.Fleet;
 using Corral.Hosting;
 
@@ -6,22 +5,26 @@ namespace Corral.Forwarding;
 
 /// <summary>
 /// Bounds each read of a backend's answer: it is cancelled when the client leaves, when the backend is silent
-/// for longer than its idle timeout, or when the shutdown drain deadline passes, and <see cref="Cause"/> says
-/// which, in words for the error line that ends the stream.
+/// for longer than its idle timeout (timed by the <see cref="TimeProvider"/>), or when the shutdown drain deadline
+/// passes, and <see cref="Cause"/> says which, in words for the error that ends the answer.
 /// </summary>
 internal sealed class RelayDeadline : IDisposable
 {
     private readonly CancellationTokenSource _source;
+    private readonly CancellationTokenRegistration _onAborted;
+    private readonly CancellationTokenRegistration _onDrained;
     private readonly CancellationToken _aborted;
     private readonly CancellationToken _drain;
     private readonly TimeSpan _idle;
 
-    public RelayDeadline(CancellationToken aborted, ShutdownDrain? drain, TimeSpan idle)
+    public RelayDeadline(CancellationToken aborted, ShutdownDrain? drain, TimeSpan idle, TimeProvider time)
     {
         _aborted = aborted;
         _drain = drain?.Expired ?? CancellationToken.None;
         _idle = idle;
-        _source = CancellationTokenSource.CreateLinkedTokenSource(aborted, _drain);
+        _source = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        _onAborted = aborted.UnsafeRegister(static s => ((RelayDeadline)s!).Cut(), this);
+        _onDrained = _drain.UnsafeRegister(static s => ((RelayDeadline)s!).Cut(), this);
     }
 
     public CancellationToken Token => _source.Token;
@@ -29,7 +32,7 @@ internal sealed class RelayDeadline : IDisposable
     /// <summary>Starts the idle clock again: call before each read.</summary>
     public void Touch()
     {
-        if (_idle > TimeSpan.Zero && _idle != System.Threading.Timeout.InfiniteTimeSpan)
+        if (_idle > TimeSpan.Zero && _idle != Timeout.InfiniteTimeSpan)
         {
             _source.CancelAfter(_idle);
         }
@@ -45,8 +48,25 @@ internal sealed class RelayDeadline : IDisposable
 
         return _drain.IsCancellationRequested
             ? "Corral is shutting down and the drain deadline passed before the answer was complete"
-            : UpstreamFailure.MidStream(backend, $"sent nothing for {_idle.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s (the idle timeout)");
+            : UpstreamFailure.MidStream(backend, $"sent nothing for {Durations.Seconds(_idle)} s (the idle timeout)");
     }
 
-    public void Dispose() => _source.Dispose();
+    public void Dispose()
+    {
+        _onAborted.Dispose();
+        _onDrained.Dispose();
+        _source.Dispose();
+    }
+
+    private void Cut()
+    {
+        try
+        {
+            _source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The read is over.
+        }
+    }
 }

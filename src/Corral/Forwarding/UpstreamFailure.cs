@@ -1,7 +1,7 @@
-using System.Globalization;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using Corral.Fleet;
+using Corral.Hosting;
 
 namespace Corral.Forwarding;
 
@@ -25,7 +25,7 @@ internal sealed record UpstreamFailure(FailureKind Kind, string Cause)
 
     /// <summary>No answer began within <paramref name="timeout"/>, named by <paramref name="which"/> ("the first-byte timeout").</summary>
     public static UpstreamFailure TimedOut(TimeSpan timeout, string which) =>
-        new(FailureKind.AnswerTimeout, $"no answer within {which} of {Seconds(timeout)} s");
+        new(FailureKind.AnswerTimeout, $"no answer within {which} of {Durations.Seconds(timeout)} s");
 
     /// <summary>The error text for a backend that could not be reached, naming it and the cause.</summary>
     public string Unreachable(Backend backend) => $"{backend.Describe()} could not be reached: {Cause}";
@@ -35,9 +35,6 @@ internal sealed record UpstreamFailure(FailureKind Kind, string Cause)
 
     /// <summary>The error text for a backend whose answer broke off after it began.</summary>
     public static string MidStream(Backend backend, string cause) => $"{backend.Describe()} failed mid-stream: {cause}";
-
-    /// <summary>A duration as the error texts give it: seconds with up to three decimals.</summary>
-    public static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
 
     private static FailureKind KindOf(Exception exception)
     {

@@ -6,11 +6,12 @@ namespace Corral.Hosting;
 /// </summary>
 internal sealed class ShutdownDrain : IDisposable
 {
-    private readonly CancellationTokenSource _expired = new();
+    private readonly CancellationTokenSource _expired;
     private readonly CancellationTokenRegistration _registration;
 
-    public ShutdownDrain(IHostApplicationLifetime lifetime, CorralSettings settings)
+    public ShutdownDrain(IHostApplicationLifetime lifetime, CorralSettings settings, TimeProvider time)
     {
+        _expired = new CancellationTokenSource(System.Threading.Timeout.InfiniteTimeSpan, time);
         Timeout = settings.DrainTimeout;
         _registration = lifetime.ApplicationStopping.Register(() =>
         {

@@ -1,4 +1,4 @@
-using System.Globalization;
+using Corral.Hosting;
 using Corral.Usage;
 
 namespace Corral.Pipeline;
@@ -41,7 +41,7 @@ internal sealed class RecordMiddleware(RequestDelegate next, UsageRecorder recor
     {
         var (context, record, recorder, time) = (OverheadState)state;
         var overhead = recorder.Overhead(record, time.GetTimestamp());
-        context.Response.Headers["X-Corral-Overhead-Ms"] = overhead.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture);
+        context.Response.Headers["X-Corral-Overhead-Ms"] = Durations.Milliseconds(overhead);
         return Task.CompletedTask;
     }
 

@@ -93,7 +93,7 @@ public sealed class AccessTests
     [Fact]
     public async Task ExpiredKey_IsRefusedOnceItsTimeHasPassed()
     {
-        var time = new ManualTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         await using var a = await Sim.StartAsync("llama3.2");
         await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(a, "a")], time: time);
         using var user = corral.Client(await corral.CreateKeyAsync("user", expiresAt: time.GetUtcNow().AddHours(1)));

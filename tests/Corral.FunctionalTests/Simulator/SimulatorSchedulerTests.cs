@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Corral.FunctionalTests.Infrastructure;
 
 namespace Corral.FunctionalTests.Simulator;
 
@@ -11,7 +10,7 @@ public sealed class SimulatorSchedulerTests
     [Fact]
     public async Task Ps_AfterKeepAliveRunsOut_ModelIsUnloaded()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider(new DateTimeOffset(2025, 1, 1, 12, 0, 0, 123, TimeSpan.Zero));
         await using var simulator = await SimulatorKit.StartAsync(o => o.TimeProvider = time);
         using var client = SimulatorKit.Client(simulator);
         (await PsAsync(client)).Should().BeEmpty();
@@ -34,7 +33,7 @@ public sealed class SimulatorSchedulerTests
     [Fact]
     public async Task Ps_KeepAliveNumbersAndNegatives_FollowOllamasRules()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider(new DateTimeOffset(2025, 1, 1, 12, 0, 0, 123, TimeSpan.Zero));
         await using var simulator = await SimulatorKit.StartAsync(o =>
         {
             o.TimeProvider = time;
@@ -84,7 +83,7 @@ public sealed class SimulatorSchedulerTests
     [Fact]
     public async Task Generate_QueueFullWhileModelLoads_Returns503WithOllamasText()
     {
-        var time = new ManualTimeProvider();
+        var time = new TimerCountingTimeProvider();
         await using var simulator = await SimulatorKit.StartAsync(o =>
         {
             o.TimeProvider = time;
@@ -94,7 +93,7 @@ public sealed class SimulatorSchedulerTests
         using var client = SimulatorKit.Client(simulator);
 
         var first = SimulatorKit.PostAsync(client, "/api/generate", """{"model":"llama3.2","prompt":"hi","stream":false}""");
-        await Eventually.WaitUntilAsync(() => time.ActiveTimers == 1, "the first request is loading the model");
+        await Eventually.WaitUntilAsync(() => time.TimersCreated == 1, "the first request is loading the model (its load delay is the first timer)");
 
         using var refused = await SimulatorKit.PostAsync(client, "/api/generate", """{"model":"llama3.2","prompt":"hi","stream":false}""");
         ((int)refused.StatusCode).Should().Be(503);
@@ -138,5 +137,19 @@ public sealed class SimulatorSchedulerTests
 
         firstEntry.Completed.IsCompleted.Should().BeFalse("with two slots the second answer starts while the first is running");
         simulator.ActiveRequests.Should().Be(2);
+    }
+
+    /// <summary>A fake clock that counts the timers made on it, to know when the simulator started waiting.</summary>
+    private sealed class TimerCountingTimeProvider : FakeTimeProvider
+    {
+        private int _created;
+
+        public int TimersCreated => Volatile.Read(ref _created);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            Interlocked.Increment(ref _created);
+            return base.CreateTimer(callback, state, dueTime, period);
+        }
     }
 }

@@ -1,6 +1,5 @@
 using Corral.Access;
 using Corral.Hosting;
-using Corral.Tests.Infrastructure;
 
 namespace Corral.Tests.Access;
 
@@ -8,7 +7,7 @@ namespace Corral.Tests.Access;
 public sealed class ConnectionKeyMemoryTests
 {
     private readonly InMemoryKeyStore _store = new();
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
 
     private KeyRing NewRing() => new(_store, new CorralSettings(), _time);
 

@@ -1,7 +1,6 @@
 using System.Text;
 using Corral.Access;
 using Corral.Hosting;
-using Corral.Tests.Infrastructure;
 
 namespace Corral.Tests.Access;
 
@@ -10,7 +9,7 @@ public sealed class KeyRingTests
     private const string ConfiguredAdminKey = "configured-admin-key-0123456789";
 
     private readonly InMemoryKeyStore _store = new();
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
 
     private KeyRing NewRing(string? adminKey = null) => new(_store, new CorralSettings { AdminKey = adminKey }, _time);
 

@@ -1,13 +1,12 @@
 using System.Text.Json;
 using Corral.OpenAi;
-using Corral.Tests.Infrastructure;
 using Corral.Usage;
 
 namespace Corral.Tests.OpenAi;
 
 public sealed class ChatCompletionWriterTests
 {
-    private static readonly ManualTimeProvider s_time = new(new DateTimeOffset(2025, 1, 1, 12, 0, 0, TimeSpan.Zero));
+    private static readonly FakeTimeProvider s_time = new(new DateTimeOffset(2025, 1, 1, 12, 0, 0, TimeSpan.Zero));
 
     private static JsonElement Write(JsonElement native, string? modelPrefix = null, TokenUsage? usage = null) =>
         OpenAiJson.Written(writer => ChatCompletionWriter.Write(writer, native, "chatcmpl-test", modelPrefix, s_time, usage ?? new TokenUsage()));

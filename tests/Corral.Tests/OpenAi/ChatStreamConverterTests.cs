@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Corral.OpenAi;
-using Corral.Tests.Infrastructure;
 
 namespace Corral.Tests.OpenAi;
 
@@ -10,7 +9,7 @@ public sealed class ChatStreamConverterTests
 {
     private const string ErrorFrame = "data: {\"error\":{\"message\":\"boom\",\"type\":\"api_error\",\"param\":null,\"code\":null}}\n\n";
 
-    private static readonly ManualTimeProvider s_time = new(new DateTimeOffset(2025, 1, 1, 12, 0, 0, TimeSpan.Zero));
+    private static readonly FakeTimeProvider s_time = new(new DateTimeOffset(2025, 1, 1, 12, 0, 0, TimeSpan.Zero));
 
     private static ChatStreamConverter Converter(bool includeUsage = false, string? modelPrefix = null) =>
         new("chatcmpl-test", modelPrefix, includeUsage, s_time);

@@ -2,13 +2,12 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Corral.OpenAi;
-using Corral.Tests.Infrastructure;
 
 namespace Corral.Tests.OpenAi;
 
 public sealed class CompletionStreamConverterTests
 {
-    private static CompletionStreamConverter Converter(ManualTimeProvider time, bool includeUsage = false, string? modelPrefix = null) =>
+    private static CompletionStreamConverter Converter(FakeTimeProvider time, bool includeUsage = false, string? modelPrefix = null) =>
         new("cmpl-test", modelPrefix, includeUsage, time);
 
     private static byte[] Run(CompletionStreamConverter converter, params string[] lines)
@@ -33,7 +32,7 @@ public sealed class CompletionStreamConverterTests
     [Fact]
     public void Convert_EveryLine_IsAChunkAndTheLastCarriesFinishReason()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider(new DateTimeOffset(2025, 1, 1, 12, 0, 0, 123, TimeSpan.Zero));
         var output = Run(Converter(time), Piece("The"), Piece(" sky"), Final());
 
         var frames = OpenAiJson.Frames(output);
@@ -59,7 +58,7 @@ public sealed class CompletionStreamConverterTests
     [Fact]
     public void Convert_LengthDoneReason_FinishReasonLength()
     {
-        var chunks = OpenAiJson.Chunks(Run(Converter(new ManualTimeProvider()), Piece("a"), Final("length")));
+        var chunks = OpenAiJson.Chunks(Run(Converter(new FakeTimeProvider(new DateTimeOffset(2025, 1, 1, 12, 0, 0, 123, TimeSpan.Zero))), Piece("a"), Final("length")));
 
         Choice(chunks[^1]).GetProperty("finish_reason").GetString().Should().Be("length");
     }
@@ -67,7 +66,7 @@ public sealed class CompletionStreamConverterTests
     [Fact]
     public void Convert_Created_IsTheTimeOfEachChunk()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider(new DateTimeOffset(2025, 1, 1, 12, 0, 0, 123, TimeSpan.Zero));
         var converter = Converter(time);
         var first = OpenAiJson.Chunks(Run(converter, Piece("a")))[0];
 
@@ -80,7 +79,7 @@ public sealed class CompletionStreamConverterTests
     [Fact]
     public void Convert_IncludeUsage_ZeroedUsageOnEachChunkThenRealUsageChunkThenDone()
     {
-        var output = Run(Converter(new ManualTimeProvider(), includeUsage: true), Piece("The"), Final());
+        var output = Run(Converter(new FakeTimeProvider(new DateTimeOffset(2025, 1, 1, 12, 0, 0, 123, TimeSpan.Zero)), includeUsage: true), Piece("The"), Final());
 
         var frames = OpenAiJson.Frames(output);
         frames.Should().HaveCount(4);
@@ -108,7 +107,7 @@ public sealed class CompletionStreamConverterTests
     {
         const string escaped = """line\n\"quoted\" \u00e9\\""";
 
-        var output = Run(Converter(new ManualTimeProvider()), Piece(escaped));
+        var output = Run(Converter(new FakeTimeProvider(new DateTimeOffset(2025, 1, 1, 12, 0, 0, 123, TimeSpan.Zero))), Piece(escaped));
 
         Encoding.UTF8.GetString(output).Should().Contain($"\"text\":\"{escaped}\"");
         Choice(OpenAiJson.Chunks(output)[0]).GetProperty("text").GetString().Should().Be("line\n\"quoted\" é\\");
@@ -117,7 +116,7 @@ public sealed class CompletionStreamConverterTests
     [Fact]
     public void Convert_ModelPrefix_IsOnEveryChunk()
     {
-        var chunks = OpenAiJson.Chunks(Run(Converter(new ManualTimeProvider(), includeUsage: true, modelPrefix: "gpu"), Piece("a"), Final()));
+        var chunks = OpenAiJson.Chunks(Run(Converter(new FakeTimeProvider(new DateTimeOffset(2025, 1, 1, 12, 0, 0, 123, TimeSpan.Zero)), includeUsage: true, modelPrefix: "gpu"), Piece("a"), Final()));
 
         chunks.Should().HaveCount(3);
         chunks.Select(c => c.GetProperty("model").GetString()).Should().AllBe("gpu.llama3.2");
@@ -126,7 +125,7 @@ public sealed class CompletionStreamConverterTests
     [Fact]
     public void Convert_UpstreamErrorLine_EndsWithErrorFrameAndNoDone()
     {
-        var converter = Converter(new ManualTimeProvider());
+        var converter = Converter(new FakeTimeProvider(new DateTimeOffset(2025, 1, 1, 12, 0, 0, 123, TimeSpan.Zero)));
 
         var output = Run(converter, Piece("a"), "{\"error\":\"boom\"}", Final());
 
@@ -139,7 +138,7 @@ public sealed class CompletionStreamConverterTests
     [Fact]
     public void Convert_GarbageLine_EndsWithErrorFrame()
     {
-        var converter = Converter(new ManualTimeProvider());
+        var converter = Converter(new FakeTimeProvider(new DateTimeOffset(2025, 1, 1, 12, 0, 0, 123, TimeSpan.Zero)));
 
         var frames = OpenAiJson.Frames(Run(converter, Piece("a"), "<html>502</html>"));
 
@@ -151,7 +150,7 @@ public sealed class CompletionStreamConverterTests
     [Fact]
     public void Convert_FinalLine_FillsUsage()
     {
-        var converter = Converter(new ManualTimeProvider());
+        var converter = Converter(new FakeTimeProvider(new DateTimeOffset(2025, 1, 1, 12, 0, 0, 123, TimeSpan.Zero)));
 
         Run(converter, Piece("a"), Final());
 

@@ -1,13 +1,12 @@
 using System.Text.Json;
 using Corral.OpenAi;
-using Corral.Tests.Infrastructure;
 using Corral.Usage;
 
 namespace Corral.Tests.OpenAi;
 
 public sealed class CompletionWriterTests
 {
-    private static readonly ManualTimeProvider s_time = new();
+    private static readonly FakeTimeProvider s_time = new();
 
     private static JsonElement Write(JsonElement native, string? modelPrefix = null, TokenUsage? usage = null) =>
         OpenAiJson.Written(writer => CompletionWriter.Write(writer, native, "cmpl-test", modelPrefix, s_time, usage ?? new TokenUsage()));
