@@ -14,7 +14,7 @@ internal sealed class ModelEndpoints
         _simulator = simulator;
     }
 
-    public Task RootAsync(SimRequest request) =>
+    public static Task RootAsync(SimRequest request) =>
         Responses.TextAsync(request.Http, StatusCodes.Status200OK, Responses.TextContentType, "Ollama is running");
 
     public Task VersionAsync(SimRequest request) =>

@@ -24,7 +24,7 @@ internal static class HostCheck
             return IPAddress.IsLoopback(address) || IsPrivate(address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any);
         }
 
-        if (host.Length == 0 || host == "localhost" || host == Environment.MachineName.ToLowerInvariant())
+        if (host.Length == 0 || host == "localhost" || string.Equals(host, Environment.MachineName, StringComparison.OrdinalIgnoreCase))
         {
             return true;
         }

@@ -25,7 +25,7 @@ internal sealed class OllamaRouter
         var blobs = new BlobEndpoints(simulator);
         _control = new ControlEndpoints(simulator);
 
-        Map("/", models.RootAsync, HttpMethods.Get, HttpMethods.Head);
+        Map("/", ModelEndpoints.RootAsync, HttpMethods.Get, HttpMethods.Head);
         Map("/api/version", models.VersionAsync, HttpMethods.Get, HttpMethods.Head);
         Map("/api/tags", models.TagsAsync, HttpMethods.Get, HttpMethods.Head);
         Map("/api/ps", models.PsAsync, HttpMethods.Get);
@@ -65,7 +65,7 @@ internal sealed class OllamaRouter
                 entry.MarkClientAborted();
             }
         });
-        var request = new SimRequest(context, entry, _simulator.Faults, cancellation.Token, _simulator.Time.GetTimestamp());
+        var request = new SimRequest(context, entry, _simulator.Faults, _simulator.Time.GetTimestamp(), cancellation.Token);
         try
         {
             var (handler, pathKnown) = Resolve(method, path, request);

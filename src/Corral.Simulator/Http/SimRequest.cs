@@ -5,7 +5,7 @@ namespace Corral.Simulator.Http;
 /// <summary>One request as the endpoints see it.</summary>
 internal sealed class SimRequest
 {
-    public SimRequest(HttpContext http, JournalEntry entry, SimulatorFaults faults, CancellationToken cancellation, long startTimestamp)
+    public SimRequest(HttpContext http, JournalEntry entry, SimulatorFaults faults, long startTimestamp, CancellationToken cancellation)
     {
         Http = http;
         Entry = entry;

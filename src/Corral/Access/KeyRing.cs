@@ -9,7 +9,7 @@ namespace Corral.Access;
 /// The API keys Corral accepts, held in memory as hashes for a lookup per request, and backed by the store.
 /// Secrets exist only in the answer that creates them; they are never stored or logged.
 /// </summary>
-internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProvider time)
+internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProvider time) : IDisposable
 {
     public const string ConfiguredAdminId = "admin-key-option";
     private const string SecretPrefix = "corral_";
@@ -156,6 +156,8 @@ internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProv
             _writeGate.Release();
         }
     }
+
+    public void Dispose() => _writeGate.Dispose();
 
     /// <summary>Every stored key, revoked ones included, without secrets.</summary>
     public Task<IReadOnlyList<StoredKey>> ListAsync(CancellationToken cancellationToken) => store.ListKeysAsync(cancellationToken);

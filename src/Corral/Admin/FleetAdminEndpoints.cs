@@ -18,7 +18,7 @@ internal sealed class FleetAdminEndpoints(
     ApiBackends apiBackends,
     ListingClient listing,
     CorralSettings settings,
-    TimeProvider time)
+    TimeProvider time) : IDisposable
 {
     private const string VerifyExample = """{"url":"http://10.0.0.7:11434"}""";
     private static readonly string[] s_verifyFields = ["url", "key"];
@@ -32,6 +32,8 @@ internal sealed class FleetAdminEndpoints(
         Disable,
         Drain,
     }
+
+    public void Dispose() => _changes.Dispose();
 
     public async Task ListAsync(HttpContext context)
     {

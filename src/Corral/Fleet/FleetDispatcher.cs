@@ -175,7 +175,7 @@ internal sealed partial class FleetDispatcher(
     }
 
     // A refusal of the scheduler. After a failure, "no backend left" is that failure unless the holders are down.
-    private ProxyError Refused(Rejection rejection, CatalogModel model, ProxyError? lastError)
+    private static ProxyError Refused(Rejection rejection, CatalogModel model, ProxyError? lastError)
     {
         if (rejection.Kind != RejectionKind.NoBackend)
         {

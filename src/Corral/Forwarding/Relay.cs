@@ -81,7 +81,7 @@ internal sealed partial class Relay(ShutdownDrain drain, TimeProvider time, ILog
     {
         var writer = context?.Response.BodyWriter;
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-        using var deadline = new RelayDeadline(aborted, drain, backend.IdleTimeout, time);
+        using var deadline = new RelayDeadline(drain, backend.IdleTimeout, time, aborted);
         try
         {
             while (!converter.Finished)

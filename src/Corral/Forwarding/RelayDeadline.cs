@@ -17,7 +17,7 @@ internal sealed class RelayDeadline : IDisposable
     private readonly CancellationToken _drain;
     private readonly TimeSpan _idle;
 
-    public RelayDeadline(CancellationToken aborted, ShutdownDrain? drain, TimeSpan idle, TimeProvider time)
+    public RelayDeadline(ShutdownDrain? drain, TimeSpan idle, TimeProvider time, CancellationToken aborted)
     {
         _aborted = aborted;
         _drain = drain?.Expired ?? CancellationToken.None;

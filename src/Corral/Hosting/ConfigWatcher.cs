@@ -143,7 +143,7 @@ internal sealed partial class ConfigWatcher : BackgroundService
             }
             else
             {
-                LogReloaded(_logger, path, Names(change.Added), Names(change.Changed), Names(change.Removed));
+                LogReloaded(_logger, path, change);
             }
 
             return change;
@@ -169,10 +169,11 @@ internal sealed partial class ConfigWatcher : BackgroundService
         return reader.ReadToEnd();
     }
 
-    private static string Names(IReadOnlyList<string> names) => names.Count == 0 ? "none" : string.Join(", ", names);
+    private static void LogReloaded(ILogger logger, string path, FleetChange change) =>
+        LogReloaded(logger, path, new Names(change.Added), new Names(change.Changed), new Names(change.Removed));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Configuration file {Path} applied: added {Added}; changed {Changed}; removed {Removed}")]
-    private static partial void LogReloaded(ILogger logger, string path, string added, string changed, string removed);
+    private static partial void LogReloaded(ILogger logger, string path, Names added, Names changed, Names removed);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Configuration file {Path} changed; the backends already match it")]
     private static partial void LogUnchanged(ILogger logger, string path);
@@ -185,6 +186,12 @@ internal sealed partial class ConfigWatcher : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Checking configuration file {Path} failed; the next check retries")]
     private static partial void LogCheckFailed(ILogger logger, Exception exception, string path);
+
+    // Backend names as a log message lists them, joined only if the message is written.
+    private readonly record struct Names(IReadOnlyList<string> List)
+    {
+        public override string ToString() => List.Count == 0 ? "none" : string.Join(", ", List);
+    }
 
     // The file as last read: its stamp, and whether that stamp is old enough to stand for the content.
     private sealed record Seen(DateTime LastWrite, long Length, byte[] Hash, bool Settled);

@@ -143,7 +143,7 @@ internal static class SettingsResolver
         return settings;
     }
 
-    private static IReadOnlyList<string> BackendUrlsFromEnvironment(Func<string, string?> environment, out string source)
+    private static string[] BackendUrlsFromEnvironment(Func<string, string?> environment, out string source)
     {
         if (NonEmpty(environment("OLLAMA_BASE_URLS")) is { } many)
         {

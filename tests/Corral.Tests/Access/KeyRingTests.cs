@@ -90,7 +90,7 @@ public sealed class KeyRingTests
         var tampered = secret[..^1] + (secret[^1] == 'A' ? 'B' : 'A');
 
         ring.Authenticate(tampered).Should().BeNull();
-        ring.Authenticate(secret.ToUpperInvariant() == secret ? secret.ToLowerInvariant() : secret.ToUpperInvariant()).Should().BeNull();
+        ring.Authenticate(string.Equals(secret.ToUpperInvariant(), secret, StringComparison.Ordinal) ? secret.ToLowerInvariant() : secret.ToUpperInvariant()).Should().BeNull();
     }
 
     [Fact]

@@ -193,7 +193,8 @@ public sealed class SlotSchedulerTests
         var model = Model(a);
         var running = await AdmitAsync(scheduler, Request(model, key: "busy"));
         var order = new List<string>();
-        var waits = new[] { "busy", "busy", "busy", "quiet" }.Select(async key =>
+        string[] keys = ["busy", "busy", "busy", "quiet"];
+        var waits = keys.Select(async key =>
         {
             var result = await scheduler.AdmitAsync(Request(model, key: key), CancellationToken.None);
             lock (order)
