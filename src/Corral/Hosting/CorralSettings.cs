@@ -101,9 +101,6 @@ internal sealed record CorralSettings
 
     /// <summary>Where request log lines go; null is standard output.</summary>
     public Stream? RequestLogStream { get; init; }
-
-    /// <summary>Where start-up notices (the generated admin key, warnings) are written.</summary>
-    public TextWriter Notices { get; init; } = Console.Out;
 }
 
 /// <summary>The shape of the request log.</summary>
