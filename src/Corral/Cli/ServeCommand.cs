@@ -78,6 +78,16 @@ internal static class ServeCommand
             Description = "Seconds between two checks of the --config file for changes, applied without restart; 0 = never reload. Default 2.",
         };
 
+        var usage = new Option<string>("--usage")
+        {
+            HelpName = "on|off",
+            Description = "Store a usage record for every request (queried with GET /admin/api/usage). Env CORRAL_USAGE. Default on.",
+        };
+        var metrics = new Option<string>("--metrics")
+        {
+            HelpName = "on|off",
+            Description = "Keep Prometheus metrics and serve them at /metrics. Env CORRAL_METRICS. Default on.",
+        };
         var usageRetention = new Option<string>("--usage-retention")
         {
             HelpName = "DAYS",
@@ -100,7 +110,7 @@ internal static class ServeCommand
         {
             listen, backend, config, data, adminKey, auth, catalogTtl, listingTimeout, connectTimeout, maxBody, forwardKeyHeaders, logLevel,
             firstByteTimeout, idleTimeout, healthInterval, failureThreshold, maxConcurrency, queueLength, queueTimeout, coldLoad, maxAttempts,
-            drainTimeout, explainRoutes, configPoll, usageRetention, metricsToken, metricsPerKey, requestLog, logBodies,
+            drainTimeout, explainRoutes, configPoll, usage, metrics, usageRetention, metricsToken, metricsPerKey, requestLog, logBodies,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -131,6 +141,8 @@ internal static class ServeCommand
                 DrainTimeoutSeconds = parse.GetValue(drainTimeout),
                 ExplainRoutes = parse.GetValue(explainRoutes),
                 ConfigPollSeconds = parse.GetValue(configPoll),
+                Usage = parse.GetValue(usage),
+                Metrics = parse.GetValue(metrics),
                 UsageRetentionDays = parse.GetValue(usageRetention),
                 MetricsToken = parse.GetValue(metricsToken),
                 MetricsPerKey = parse.GetValue(metricsPerKey),

@@ -84,6 +84,12 @@ internal sealed record CorralSettings
     /// <summary>Minimum level of log messages.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
+    /// <summary>Whether usage records are stored (<c>--usage</c>); off leaves metrics and the request log as they are.</summary>
+    public bool UsageRecords { get; init; } = true;
+
+    /// <summary>Whether Prometheus metrics are kept and served at <c>/metrics</c> (<c>--metrics</c>).</summary>
+    public bool Metrics { get; init; } = true;
+
     /// <summary>How long usage records are kept one by one; hourly rollups outlive them. Zero keeps them for ever.</summary>
     public TimeSpan UsageRetention { get; init; } = TimeSpan.FromDays(30);
 

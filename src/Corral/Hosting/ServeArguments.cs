@@ -31,6 +31,8 @@ internal sealed record ServeArguments
     public string? DrainTimeoutSeconds { get; init; }
     public bool ExplainRoutes { get; init; }
     public string? ConfigPollSeconds { get; init; }
+    public string? Usage { get; init; }
+    public string? Metrics { get; init; }
     public string? UsageRetentionDays { get; init; }
     public string? MetricsToken { get; init; }
     public bool MetricsPerKey { get; init; }

@@ -67,19 +67,7 @@ internal static class SettingsResolver
             problems.Add($"--admin-key: the admin key must be at least {MinimumAdminKeyLength} characters long (it has {adminKey.Length})");
         }
 
-        var authEnabled = true;
-        var authText = args.Auth ?? NonEmpty(environment("CORRAL_AUTH")) ?? "on";
-        switch (authText.ToLowerInvariant())
-        {
-            case "on":
-                break;
-            case "off":
-                authEnabled = false;
-                break;
-            default:
-                problems.Add($"{(args.Auth is null ? "CORRAL_AUTH" : "--auth")}: '{authText}' is not 'on' or 'off'");
-                break;
-        }
+        var authEnabled = OnOff(args.Auth, "--auth", environment, "CORRAL_AUTH", problems);
 
         var logLevel = LogLevel.Information;
         var logText = args.LogLevel ?? NonEmpty(environment("CORRAL_LOG_LEVEL"));
@@ -128,6 +116,8 @@ internal static class SettingsResolver
             ConfigPollInterval = Seconds(args.ConfigPollSeconds, "--config-poll", TimeSpan.FromSeconds(2), problems, zeroMeans: "never reload"),
             ConfigFile = configPath,
             LogLevel = logLevel,
+            UsageRecords = OnOff(args.Usage, "--usage", environment, "CORRAL_USAGE", problems),
+            Metrics = OnOff(args.Metrics, "--metrics", environment, "CORRAL_METRICS", problems),
             UsageRetention = Days(args.UsageRetentionDays, "--usage-retention", TimeSpan.FromDays(30), problems),
             MetricsToken = metricsToken,
             MetricsPerKey = args.MetricsPerKey,
@@ -230,6 +220,22 @@ internal static class SettingsResolver
         }
 
         return TimeSpan.FromSeconds(value);
+    }
+
+    // A switch given as on or off, by option or environment; on unless said otherwise.
+    private static bool OnOff(string? given, string option, Func<string, string?> environment, string variable, List<string> problems)
+    {
+        var text = given ?? NonEmpty(environment(variable)) ?? "on";
+        switch (text.ToLowerInvariant())
+        {
+            case "on":
+                return true;
+            case "off":
+                return false;
+            default:
+                problems.Add($"{(given is null ? variable : option)}: '{text}' is not 'on' or 'off'");
+                return true;
+        }
     }
 
     // Days given as text: fractions are allowed; 0 keeps records for ever.

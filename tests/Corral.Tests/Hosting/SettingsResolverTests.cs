@@ -547,4 +547,51 @@ public sealed class SettingsResolverTests : IDisposable
 
         settings.FixedBackends.Should().BeEmpty("the file replaced the default backend, and a reload does too");
     }
+
+    [Fact]
+    public void Resolve_NothingAboutUsage_RecordsKeptThirtyDaysMetricsOnRequestLogOnlyOffATerminal()
+    {
+        var atTerminal = SettingsResolver.Resolve(new ServeArguments(), NoEnvironment, outputIsTerminal: true);
+        var redirected = SettingsResolver.Resolve(new ServeArguments(), NoEnvironment, outputIsTerminal: false);
+
+        atTerminal.UsageRecords.Should().BeTrue();
+        atTerminal.Metrics.Should().BeTrue();
+        atTerminal.UsageRetention.Should().Be(TimeSpan.FromDays(30));
+        atTerminal.RequestLog.Should().Be(RequestLogFormat.Off, "a person at a terminal does not want a JSON line per request");
+        redirected.RequestLog.Should().Be(RequestLogFormat.Json, "a service's output goes to a log collector");
+        atTerminal.LogBodies.Should().BeFalse();
+        atTerminal.MetricsPerKey.Should().BeFalse();
+        atTerminal.MetricsToken.Should().BeNull();
+    }
+
+    [Fact]
+    public void Resolve_UsageFlags_TakenFromTheCommandLineOverTheEnvironment()
+    {
+        var settings = SettingsResolver.Resolve(
+            new ServeArguments { Usage = "off", UsageRetentionDays = "0.5", RequestLog = "JSON", LogBodies = true, MetricsPerKey = true, MetricsToken = "scrape-token-0123456789" },
+            Environment(("CORRAL_USAGE", "on"), ("CORRAL_METRICS", "off"), ("CORRAL_REQUEST_LOG", "off")),
+            outputIsTerminal: true);
+
+        settings.UsageRecords.Should().BeFalse();
+        settings.Metrics.Should().BeFalse("the environment says so and the command line says nothing");
+        settings.UsageRetention.Should().Be(TimeSpan.FromHours(12));
+        settings.RequestLog.Should().Be(RequestLogFormat.Json);
+        settings.LogBodies.Should().BeTrue();
+        settings.MetricsPerKey.Should().BeTrue();
+        settings.MetricsToken.Should().Be("scrape-token-0123456789");
+    }
+
+    [Fact]
+    public void Resolve_BadUsageFlags_EveryProblemNamedAtOnce()
+    {
+        var problems = ProblemsOf(
+            new ServeArguments { Usage = "maybe", UsageRetentionDays = "-1", RequestLog = "text", MetricsToken = "short" },
+            Environment(("CORRAL_METRICS", "yes")));
+
+        problems.Should().Contain(p => p.StartsWith("--usage: 'maybe' is not 'on' or 'off'", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.StartsWith("CORRAL_METRICS: 'yes' is not 'on' or 'off'", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.StartsWith("--usage-retention: must be 0 (keep for ever) or more days", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.StartsWith("--request-log: 'text' is not 'json' or 'off'", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.StartsWith("--metrics-token: the token must be at least 16 characters", StringComparison.Ordinal));
+    }
 }
