@@ -34,7 +34,12 @@ internal sealed class CorralInstance : IAsyncDisposable
     public string DataDirectory => _dataDirectory;
 
     /// <summary>Starts Corral in front of <paramref name="backends"/>; <paramref name="configure"/> adjusts the settings.</summary>
-    public static async Task<CorralInstance> StartAsync(IEnumerable<BackendOptions> backends, Func<CorralSettings, CorralSettings>? configure = null, string? dataDirectory = null, TimeProvider? time = null)
+    public static async Task<CorralInstance> StartAsync(
+        IEnumerable<BackendOptions> backends,
+        Func<CorralSettings, CorralSettings>? configure = null,
+        string? dataDirectory = null,
+        TimeProvider? time = null,
+        Action<IServiceCollection>? services = null)
     {
         var data = dataDirectory ?? Path.Combine(Path.GetTempPath(), "corral-ft-" + Guid.NewGuid().ToString("N"));
         var settings = new CorralSettings
@@ -48,12 +53,14 @@ internal sealed class CorralInstance : IAsyncDisposable
             ConnectTimeout = TimeSpan.FromSeconds(2),
         };
         settings = configure?.Invoke(settings) ?? settings;
-        var server = await CorralServer.StartAsync(settings, CancellationToken.None, services =>
+        var server = await CorralServer.StartAsync(settings, CancellationToken.None, registered =>
         {
             if (time is not null)
             {
-                services.AddSingleton(time);
+                registered.AddSingleton(time);
             }
+
+            services?.Invoke(registered);
         });
         return new CorralInstance(server, settings, data, ownsDataDirectory: dataDirectory is null);
     }
@@ -81,10 +88,10 @@ internal sealed class CorralInstance : IAsyncDisposable
     }
 
     /// <summary>Creates a key through the admin API and returns its secret.</summary>
-    public async Task<string> CreateKeyAsync(string role, string name = "test key", DateTimeOffset? expiresAt = null)
+    public async Task<string> CreateKeyAsync(string role, string name = "test key", DateTimeOffset? expiresAt = null, bool assertsUsers = false)
     {
         using var client = Client();
-        using var response = await client.PostAsJsonAsync("/admin/api/keys", new { name, role, expiresAt });
+        using var response = await client.PostAsJsonAsync("/admin/api/keys", new { name, role, expiresAt, assertsUsers });
         response.EnsureSuccessStatusCode();
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return document.RootElement.GetProperty("key").GetString()!;
