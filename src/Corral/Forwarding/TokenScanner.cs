@@ -53,16 +53,21 @@ internal struct TokenScanner
         var head = chunk[..Math.Min(chunk.Length, TailLength)];
         head.CopyTo(joint[tail.Length..]);
         var joined = joint[..(tail.Length + head.Length)];
-        var at = joined.IndexOf(EvalKey);
-        if (at >= 0 && at < tail.Length && at + EvalKey.Length > tail.Length)
+        // Only where a key can cross the boundary: it starts in the tail and ends in the chunk.
+        var from = Math.Max(0, tail.Length - EvalKey.Length + 1);
+        var found = joined[from..].IndexOf(EvalKey);
+        if (found < 0 || from + found >= tail.Length)
         {
-            var isPrompt = IsPromptKey(joined, at);
-            var isEval = joined[at - 1] == '"';
-            if (isPrompt || isEval)
-            {
-                // The number starts in this chunk.
-                ReadNumber(chunk, at + EvalKey.Length - tail.Length, isPrompt);
-            }
+            return;
+        }
+
+        var at = from + found;
+        var isPrompt = IsPromptKey(joined, at);
+        var isEval = at > 0 && joined[at - 1] == '"';
+        if (isPrompt || isEval)
+        {
+            // The number starts in this chunk.
+            ReadNumber(chunk, at + EvalKey.Length - tail.Length, isPrompt);
         }
     }
 
@@ -190,11 +195,21 @@ internal struct TokenScanner
         }
     }
 
+    // The last bytes seen, across chunks however small, for keys that cross a chunk boundary.
     private void KeepTail(ReadOnlySpan<byte> chunk)
     {
-        var keep = chunk[Math.Max(0, chunk.Length - TailLength)..];
-        keep.CopyTo(_tail);
-        _tailLength = keep.Length;
+        Span<byte> tail = _tail;
+        if (chunk.Length >= TailLength)
+        {
+            chunk[^TailLength..].CopyTo(tail);
+            _tailLength = TailLength;
+            return;
+        }
+
+        var keep = Math.Min(_tailLength, TailLength - chunk.Length);
+        tail[(_tailLength - keep).._tailLength].CopyTo(tail);
+        chunk.CopyTo(tail[keep..]);
+        _tailLength = keep + chunk.Length;
     }
 
     [System.Runtime.CompilerServices.InlineArray(TailLength)]

@@ -11,39 +11,52 @@ namespace Corral.Pipeline;
 /// Runs after routing (it reads the endpoint) and before the error boundary, so that a failure is recorded with
 /// the status the client got.
 /// </summary>
-internal sealed class RecordMiddleware(RequestDelegate next, UsageRecorder recorder, TimeProvider time)
+internal sealed class RecordMiddleware
 {
-    private static readonly Func<object, Task> s_writeOverhead = WriteOverhead;
+    private readonly RequestDelegate _next;
+    private readonly UsageRecorder _recorder;
+    private readonly TimeProvider _time;
+    private readonly Func<object, Task> _writeOverhead;
+
+    public RecordMiddleware(RequestDelegate next, UsageRecorder recorder, TimeProvider time)
+    {
+        _next = next;
+        _recorder = recorder;
+        _time = time;
+        // One callback for every request (its state is the request's context): nothing allocated per request for it.
+        _writeOverhead = WriteOverhead;
+    }
 
     public async Task InvokeAsync(HttpContext context)
     {
         var surface = context.GetEndpoint()?.Metadata.GetMetadata<SurfaceRoute>();
-        var record = new RequestRecord(time.GetTimestamp(), time.GetUtcNow(), surface?.Route ?? string.Empty) { KeepsBodies = surface is not null && recorder.KeepsBodies };
+        var record = new RequestRecord(_time.GetTimestamp(), _time.GetUtcNow(), surface?.Route ?? string.Empty) { KeepsBodies = surface is not null && _recorder.KeepsBodies };
         context.Features.Set(record);
-        context.Response.OnStarting(s_writeOverhead, new OverheadState(context, record, recorder, time));
+        context.Response.OnStarting(_writeOverhead, context);
         if (surface is null)
         {
-            await next(context);
+            await _next(context);
             return;
         }
 
         try
         {
-            await next(context);
+            await _next(context);
         }
         finally
         {
-            recorder.Complete(context, record);
+            _recorder.Complete(context, record);
         }
     }
 
-    private static Task WriteOverhead(object state)
+    private Task WriteOverhead(object state)
     {
-        var (context, record, recorder, time) = (OverheadState)state;
-        var overhead = recorder.Overhead(record, time.GetTimestamp());
-        context.Response.Headers["X-Corral-Overhead-Ms"] = Durations.Milliseconds(overhead);
+        var context = (HttpContext)state;
+        if (context.Features.Get<RequestRecord>() is { } record)
+        {
+            context.Response.Headers["X-Corral-Overhead-Ms"] = Durations.Milliseconds(_recorder.Overhead(record, _time.GetTimestamp()));
+        }
+
         return Task.CompletedTask;
     }
-
-    private sealed record OverheadState(HttpContext Context, RequestRecord Record, UsageRecorder Recorder, TimeProvider Time);
 }
