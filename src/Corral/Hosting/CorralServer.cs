@@ -161,6 +161,9 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton<BlobEndpoints>();
         services.AddSingleton<OpenAiEndpoints>();
         services.AddSingleton<UsageRecorder>();
+        services.AddSingleton(_ => Prometheus.Metrics.NewCustomRegistry());
+        services.AddSingleton<IUsageObserver, RequestMetrics>();
+        services.AddSingleton<ScrapeGauges>();
         return services;
     }
 
@@ -187,6 +190,7 @@ internal static class CorralServiceCollectionExtensions
             ? WriteHealthAsync(context, StatusCodes.Status200OK, "ready")
             : WriteHealthAsync(context, StatusCodes.Status503ServiceUnavailable, "starting"))
             .WithMetadata(new AnonymousEndpoint());
+        app.MapMetrics();
         app.MapAdminApi();
         app.MapNativeApi();
         app.MapOpenAiApi();

@@ -1,0 +1,39 @@
+using Corral.Access;
+using Prometheus;
+
+namespace Corral.Usage;
+
+/// <summary>
+/// <c>GET /metrics</c>: the Prometheus text exposition of Corral's registry, for an admin key or the
+/// <c>--metrics-token</c> (<see cref="AccessMiddleware"/>). It is not a surface route, so scrapes make no usage
+/// record and are not counted in <c>corral_requests_total</c>.
+/// </summary>
+/// <remarks>
+/// prometheus-net rather than OpenTelemetry's Prometheus exporter (both measured in
+/// bench/Corral.Benchmarks/MetricsLibraryBenchmarks.cs, figures in bench/README.md):
+/// <list type="bullet">
+/// <item>Recording one request (a 4-label counter, three histograms, two token counters) costs a few tens of
+/// nanoseconds through cached label children; OpenTelemetry has no bound instruments, so every measurement looks
+/// its tag set up again, several times slower per request.</item>
+/// <item>It writes the names exactly as given (<c>corral_requests_total</c>, <c>corral_queue_depth</c>), with no
+/// <c>otel_scope_*</c> labels or <c>target_info</c> series added, so dashboards see the names they expect.</item>
+/// <item>A registry is an object, so each Corral (several in one test process) has its own; OpenTelemetry's
+/// providers listen to every meter of a name in the process.</item>
+/// <item>Its exporter is stable (8.x); OpenTelemetry's Prometheus exporter is still a beta.</item>
+/// </list>
+/// </remarks>
+internal static class MetricsEndpoint
+{
+    public const string Path = "/metrics";
+
+    public static void MapMetrics(this WebApplication app)
+    {
+        var registry = app.Services.GetRequiredService<CollectorRegistry>();
+        // Created here so that its scrape-time callback is registered before the first scrape.
+        app.Services.GetRequiredService<ScrapeGauges>();
+        var exporter = ((IEndpointRouteBuilder)app).CreateApplicationBuilder()
+            .UseMiddleware<MetricServerMiddleware>(new MetricServerMiddleware.Settings { Registry = registry })
+            .Build();
+        app.MapGet(Path, exporter).WithMetadata(new AdminOnlyEndpoint(), new MetricsTokenEndpoint());
+    }
+}
