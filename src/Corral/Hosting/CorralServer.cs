@@ -164,6 +164,14 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton(_ => Prometheus.Metrics.NewCustomRegistry());
         services.AddSingleton<IUsageObserver, RequestMetrics>();
         services.AddSingleton<ScrapeGauges>();
+        if (settings.RequestLog == RequestLogFormat.Json)
+        {
+            services.AddSingleton<RequestLog>();
+            services.AddSingleton<IUsageObserver>(sp => sp.GetRequiredService<RequestLog>());
+            // Hosted services stop after the server (it is added last), so the log is written to the last request.
+            services.AddHostedService(sp => sp.GetRequiredService<RequestLog>());
+        }
+
         return services;
     }
 

@@ -6,7 +6,7 @@ namespace Corral.Usage;
 
 /// <summary>
 /// The metrics read when <c>/metrics</c> is scraped rather than counted per request: the fleet's backends (in
-/// flight, up, loaded models), the queue, the catalog, and what the usage store had to drop.
+/// flight, up, loaded models), the queue, the catalog, and what the usage store and the request log had to drop.
 /// Backends that left the fleet leave no series behind.
 /// </summary>
 internal sealed class ScrapeGauges
@@ -17,6 +17,7 @@ internal sealed class ScrapeGauges
     private readonly ModelCatalog _catalog;
     private readonly TimeProvider _time;
     private readonly IUsageBuffer? _usageBuffer;
+    private readonly RequestLog? _requestLog;
     private readonly Gauge _inFlight;
     private readonly Gauge _up;
     private readonly Gauge _loadedModels;
@@ -24,15 +25,17 @@ internal sealed class ScrapeGauges
     private readonly Gauge _catalogModels;
     private readonly Counter _usageDropped;
     private readonly Gauge _usageWriteLag;
+    private readonly Counter _requestLogDropped;
 
-    /// <summary>Registers the metrics and reads them at every scrape. The usage store's writer (<see cref="IUsageBuffer"/>) is an optional service; its figures read 0 without it.</summary>
-    public ScrapeGauges(CollectorRegistry registry, BackendFleet fleet, SlotScheduler scheduler, ModelCatalog catalog, TimeProvider time, IUsageBuffer? usageBuffer = null)
+    /// <summary>Registers the metrics and reads them at every scrape. The usage store's writer (<see cref="IUsageBuffer"/>) and the request log are optional services; their figures read 0 without them.</summary>
+    public ScrapeGauges(CollectorRegistry registry, BackendFleet fleet, SlotScheduler scheduler, ModelCatalog catalog, TimeProvider time, IUsageBuffer? usageBuffer = null, RequestLog? requestLog = null)
     {
         _fleet = fleet;
         _scheduler = scheduler;
         _catalog = catalog;
         _time = time;
         _usageBuffer = usageBuffer;
+        _requestLog = requestLog;
         var factory = MetricsRegistry.Factory(registry);
         _inFlight = factory.CreateGauge("corral_in_flight_requests", "Requests sent to a backend whose answers have not finished yet.", "backend");
         _up = factory.CreateGauge("corral_backend_up", "1 while a backend is healthy and takes requests; 0 while it is unhealthy, draining or disabled.", "backend");
@@ -41,6 +44,7 @@ internal sealed class ScrapeGauges
         _catalogModels = factory.CreateGauge("corral_catalog_models", "Models in the merged catalog of the fleet.");
         _usageDropped = factory.CreateCounter("corral_usage_records_dropped_total", "Usage records the usage store could not take (its buffer was full) and lost.");
         _usageWriteLag = factory.CreateGauge("corral_usage_write_lag_seconds", "How long the oldest usage record not yet in the store has waited; 0 when all are written.");
+        _requestLogDropped = factory.CreateCounter("corral_request_log_dropped_total", "Request log lines dropped because the log's queue was full (its output too slow).");
         registry.AddBeforeCollectCallback(Read);
     }
 
@@ -67,6 +71,7 @@ internal sealed class ScrapeGauges
             _catalogModels.Set(_catalog.Current?.Models.Count ?? 0);
             _usageDropped.IncTo(_usageBuffer?.Dropped ?? 0);
             _usageWriteLag.Set(_usageBuffer?.WriteLag.TotalSeconds ?? 0);
+            _requestLogDropped.IncTo(_requestLog?.Dropped ?? 0);
         }
     }
 

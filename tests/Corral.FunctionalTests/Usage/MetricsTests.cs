@@ -83,6 +83,7 @@ public sealed class MetricsTests
         page.Value("corral_queue_depth").Should().Be(0);
         page.Value("corral_usage_records_dropped_total").Should().Be(0, "no usage store is registered here");
         page.Value("corral_usage_write_lag_seconds").Should().Be(0);
+        page.Value("corral_request_log_dropped_total").Should().Be(0);
         page.Value("corral_failovers_total", ("backend", "a")).Should().BeNull("nothing failed over");
     }
 

@@ -1,13 +1,13 @@
 using System.Globalization;
 using System.Text;
 
-namespace Corral.FunctionalTests.Infrastructure;
+namespace Corral.Testing;
 
 /// <summary>
 /// The samples of a Prometheus text page, for assertions on what a user would query. Its format is checked by
 /// promtool elsewhere; this reads only what the assertions need: name, labels, value.
 /// </summary>
-internal sealed class MetricsPage
+public sealed class MetricsPage
 {
     private MetricsPage(string text, IReadOnlyList<Sample> samples)
     {
