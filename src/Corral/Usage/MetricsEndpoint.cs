@@ -32,7 +32,8 @@ internal static class MetricsEndpoint
         // Created here so that its scrape-time callback is registered before the first scrape.
         app.Services.GetRequiredService<ScrapeGauges>();
         var exporter = ((IEndpointRouteBuilder)app).CreateApplicationBuilder()
-            .UseMiddleware<MetricServerMiddleware>(new MetricServerMiddleware.Settings { Registry = registry })
+            // Corral records no exemplars, the one thing OpenMetrics would add: always the classic text format.
+            .UseMiddleware<MetricServerMiddleware>(new MetricServerMiddleware.Settings { Registry = registry, EnableOpenMetrics = false })
             .Build();
         app.MapGet(Path, exporter).WithMetadata(new AdminOnlyEndpoint(), new MetricsTokenEndpoint());
     }

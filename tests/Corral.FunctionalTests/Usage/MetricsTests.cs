@@ -116,6 +116,8 @@ public sealed class MetricsTests
 
         using (var admin = corral.Client())
         {
+            // What Prometheus sends: it prefers OpenMetrics, and gets the classic text format it also reads.
+            admin.DefaultRequestHeaders.Accept.ParseAdd("application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1");
             using var response = await admin.GetAsync("/metrics");
             response.StatusCode.Should().Be(HttpStatusCode.OK);
             response.Content.Headers.ContentType!.MediaType.Should().Be("text/plain");
