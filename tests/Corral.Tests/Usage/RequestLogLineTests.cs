@@ -82,6 +82,30 @@ public sealed class RequestLogLineTests
         JsonDocument.Parse(text).RootElement.GetProperty("responseText").GetString().Should().Be(record.ResponseText);
     }
 
+    [Theory]
+    [InlineData(0, "0")]
+    [InlineData(0.0004, "0")]
+    [InlineData(0.0005, "0.001")]
+    [InlineData(0.012, "0.012")]
+    [InlineData(12.5, "12.5")]
+    [InlineData(1000, "1000")]
+    [InlineData(1253.8804, "1253.88")]
+    [InlineData(86_400_000.123456, "86400000.123")]
+    [InlineData(-3, "0")]
+    [InlineData(double.NaN, "0")]
+    public void Milliseconds_FixedPointToTheMicrosecond_NoTrailingZeros(double milliseconds, string expected)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, RequestLogLine.WriterOptions))
+        {
+            writer.WriteStartObject();
+            RequestLogLine.Milliseconds(writer, JsonEncodedText.Encode("ms"), milliseconds);
+            writer.WriteEndObject();
+        }
+
+        Encoding.UTF8.GetString(buffer.WrittenSpan).Should().Be($$"""{"ms":{{expected}}}""");
+    }
+
     private static string Line(UsageRecord record)
     {
         var buffer = new ArrayBufferWriter<byte>();
