@@ -161,6 +161,7 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton<BlobEndpoints>();
         services.AddSingleton<OpenAiEndpoints>();
         services.AddSingleton<UsageRecorder>();
+        // prometheus-net rather than OpenTelemetry, one registry per Corral: why in Usage/MetricsEndpoint.cs.
         services.AddSingleton(_ => Prometheus.Metrics.NewCustomRegistry());
         services.AddSingleton<IUsageObserver, RequestMetrics>();
         services.AddSingleton<ScrapeGauges>();

@@ -15,6 +15,24 @@ public sealed class MetricsTests
     private const string NativeChat = """{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false,"options":{"num_predict":4}}""";
     private const string OpenAiChat = """{"model":"qwen3","messages":[{"role":"user","content":"hello there"}],"max_tokens":5}""";
 
+    private static readonly (string Name, string Type)[] s_metrics =
+    [
+        ("corral_requests_total", "counter"),
+        ("corral_request_duration_seconds", "histogram"),
+        ("corral_time_to_first_token_seconds", "histogram"),
+        ("corral_queue_wait_seconds", "histogram"),
+        ("corral_tokens_total", "counter"),
+        ("corral_failovers_total", "counter"),
+        ("corral_in_flight_requests", "gauge"),
+        ("corral_backend_up", "gauge"),
+        ("corral_backend_loaded_models", "gauge"),
+        ("corral_queue_depth", "gauge"),
+        ("corral_catalog_models", "gauge"),
+        ("corral_usage_records_dropped_total", "counter"),
+        ("corral_usage_write_lag_seconds", "gauge"),
+        ("corral_request_log_dropped_total", "counter"),
+    ];
+
     [PromtoolFact]
     public async Task Page_AfterRequestsOfEveryKind_PassesPromtoolCheckMetrics()
     {
@@ -32,6 +50,22 @@ public sealed class MetricsTests
 
         exitCode.Should().Be(0, $"promtool check metrics found problems:\n{output}\n--- page ---\n{page.Text}");
         output.Trim().Should().BeEmpty("promtool reports no lint problem either");
+    }
+
+    [Fact]
+    public async Task Page_HasEveryMetricUnderTheNameDashboardsUse()
+    {
+        await using var a = await Sim.StartAsync("llama3.2");
+        await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(a, "a")], s => s with { RequestLog = Corral.Hosting.RequestLogFormat.Json, RequestLogStream = new CapturedStream() });
+
+        var page = await ScrapeAsync(corral);
+
+        foreach (var (name, type) in s_metrics)
+        {
+            page.Text.Should().Contain($"\n# TYPE {name} {type}\n");
+        }
+
+        page.Text.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Should().HaveCount(s_metrics.Length, "no metric Corral does not document");
     }
 
     [Fact]
