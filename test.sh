@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every Corral test: the .NET unit and functional tests, then the end-to-end tests with real
 # third-party clients (tests/e2e, node) when node is installed.
-# The last line printed is always "N passed, N failed" (both runners summed). The exit code is
-# non-zero if a test failed, the build failed or a test runner crashed.
+# The last line printed is always "N passed, N failed" (both runners summed); the summary lines
+# above it also say how many tests each runner skipped (a test whose tool is missing, e.g.
+# promtool). The exit code is non-zero if a test failed, the build failed or a test runner crashed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -14,6 +15,7 @@ trap 'rm -rf "$logs"' EXIT
 
 passed=0
 failed=0
+skipped=0
 problems=()
 
 # Colour codes and carriage returns removed, so the summary lines parse the same on a terminal.
@@ -51,16 +53,19 @@ dotnet test Corral.slnx -c Release --no-build 2>&1 | tee "$logs/dotnet.txt" || d
 
 dotnet_passed=0
 dotnet_failed=0
+dotnet_skipped=0
 dotnet_assemblies=0
-while read -r assembly_failed assembly_passed; do
+while read -r assembly_failed assembly_passed assembly_skipped; do
   dotnet_failed=$((dotnet_failed + assembly_failed))
   dotnet_passed=$((dotnet_passed + assembly_passed))
+  dotnet_skipped=$((dotnet_skipped + assembly_skipped))
   dotnet_assemblies=$((dotnet_assemblies + 1))
 done < <(plain "$logs/dotnet.txt" |
-  sed -nE 's/^[[:space:]]*(Passed|Failed)![[:space:]]+-[[:space:]]+Failed:[[:space:]]*([0-9]+),[[:space:]]*Passed:[[:space:]]*([0-9]+),.*/\2 \3/p')
+  sed -nE 's/^[[:space:]]*(Passed|Failed)![[:space:]]+-[[:space:]]+Failed:[[:space:]]*([0-9]+),[[:space:]]*Passed:[[:space:]]*([0-9]+),[[:space:]]*Skipped:[[:space:]]*([0-9]+),.*/\2 \3 \4/p')
 passed=$((passed + dotnet_passed))
 failed=$((failed + dotnet_failed))
-summary_dotnet="dotnet test: ${dotnet_passed} passed, ${dotnet_failed} failed in ${dotnet_assemblies} test assemblies"
+skipped=$((skipped + dotnet_skipped))
+summary_dotnet="dotnet test: ${dotnet_passed} passed, ${dotnet_failed} failed, ${dotnet_skipped} skipped in ${dotnet_assemblies} test assemblies"
 
 if plain "$logs/dotnet.txt" | grep -E 'Test Run Aborted|Test host process crashed' >/dev/null; then
   problems+=("dotnet test: a test host crashed (see 'Test Run Aborted' above); the tests it had not run yet are not counted.")
@@ -71,7 +76,7 @@ elif ((dotnet_assemblies == 0)); then
 fi
 
 # --- end-to-end tests (node) ----------------------------------------------------------------
-# node's spec reporter ends with "ℹ tests N", "ℹ pass N", "ℹ fail N", "ℹ cancelled N", ...
+# node's spec reporter ends with "ℹ tests N", "ℹ pass N", "ℹ fail N", "ℹ cancelled N", "ℹ skipped N", ...
 # A test cancelled (its before() hook failed, or a timeout) is counted as failed.
 summary_e2e=""
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
@@ -87,13 +92,15 @@ if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   e2e_passed="$(count pass)"
   e2e_failed="$(count fail)"
   e2e_cancelled="$(count cancelled)"
+  e2e_skipped="$(count skipped)"
   if [[ -z "$e2e_passed" || -z "$e2e_failed" ]]; then
     problems+=("e2e tests (tests/e2e) exited with code ${e2e_rc} without a test summary: npm ci or node crashed.")
   else
     e2e_failed=$((e2e_failed + ${e2e_cancelled:-0}))
     passed=$((passed + e2e_passed))
     failed=$((failed + e2e_failed))
-    summary_e2e="e2e (node): ${e2e_passed} passed, ${e2e_failed} failed"
+    skipped=$((skipped + ${e2e_skipped:-0}))
+    summary_e2e="e2e (node): ${e2e_passed} passed, ${e2e_failed} failed, ${e2e_skipped:-0} skipped"
     if ((e2e_rc != 0 && e2e_failed == 0)); then
       problems+=("e2e tests exited with code ${e2e_rc} without reporting a failed test: the runner crashed.")
     fi
@@ -107,4 +114,5 @@ echo "$summary_dotnet"
 if [[ -n "$summary_e2e" ]]; then
   echo "$summary_e2e"
 fi
+echo "skipped in all: ${skipped} (a skipped test neither passed nor failed; its reason is in the runner's output above)"
 finish

@@ -6,9 +6,13 @@ namespace Corral.Access;
 /// <summary>
 /// Authenticates every request except the health probes with <c>Authorization: Bearer &lt;key&gt;</c>, and
 /// refuses user keys on admin-only endpoints. Runs after routing so that it can read the endpoint's metadata.
+/// An endpoint marked <see cref="MetricsTokenEndpoint"/> also takes the <c>--metrics-token</c>, held here only as its
+/// hash and compared in constant time.
 /// </summary>
 internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, CorralSettings settings)
 {
+    private readonly KeyHash? _metricsToken = settings.MetricsToken is { } token ? KeyHash.Of(token) : null;
+
     public Task InvokeAsync(HttpContext context)
     {
         var endpoint = context.GetEndpoint();
@@ -24,7 +28,13 @@ internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, Corra
         }
         else
         {
-            caller = keys.Authenticate(BearerToken(context.Request.Headers.Authorization.ToString()), ConnectionMemory(context));
+            var token = BearerToken(context.Request.Headers.Authorization.ToString());
+            if (IsMetricsToken(token, endpoint))
+            {
+                return next(context);
+            }
+
+            caller = keys.Authenticate(token, ConnectionMemory(context));
             if (caller is null)
             {
                 return ErrorWriter.WriteAsync(context, ProxyError.Unauthorized);
@@ -33,7 +43,9 @@ internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, Corra
 
         if (!caller.IsAdmin && endpoint?.Metadata.GetMetadata<AdminOnlyEndpoint>() is not null)
         {
-            return ErrorWriter.WriteAsync(context, ProxyError.Forbidden("forbidden: this route needs an admin key"));
+            return ErrorWriter.WriteAsync(context, ProxyError.Forbidden(endpoint.Metadata.GetMetadata<MetricsTokenEndpoint>() is null
+                ? "forbidden: this route needs an admin key"
+                : "forbidden: this route needs an admin key or the metrics token"));
         }
 
         context.Features.Set(caller);
@@ -44,6 +56,12 @@ internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, Corra
 
         return next(context);
     }
+
+    private bool IsMetricsToken(ReadOnlySpan<char> token, Endpoint? endpoint) =>
+        _metricsToken is { } metricsToken
+        && !token.IsEmpty
+        && endpoint?.Metadata.GetMetadata<MetricsTokenEndpoint>() is not null
+        && KeyHash.Of(token).FixedTimeEquals(metricsToken);
 
     private static ConnectionKeyMemory? ConnectionMemory(HttpContext context)
     {
@@ -77,3 +95,6 @@ internal sealed class AnonymousEndpoint;
 
 /// <summary>Endpoint metadata: needs an admin key.</summary>
 internal sealed class AdminOnlyEndpoint;
+
+/// <summary>Endpoint metadata: also served for the <c>--metrics-token</c> (a Prometheus scrape job's), besides admin keys.</summary>
+internal sealed class MetricsTokenEndpoint;

@@ -121,6 +121,12 @@ internal sealed partial class Relay(ShutdownDrain drain, TimeProvider time, ILog
 
             var whole = await converter.CompleteAsync(context, output);
             await FlushAsync(writer, output, record, aborted);
+            if (record is { FirstByteSent: null } && context!.Response.HasStarted)
+            {
+                // A converter that answers whole (a translation) wrote its answer just now.
+                record.FirstByteSent = time.GetTimestamp();
+            }
+
             if (!whole && converter.Error is { } error)
             {
                 LogBrokenStream(logger, backend.Name, error);

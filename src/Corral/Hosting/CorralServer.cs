@@ -164,6 +164,22 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton<BlobEndpoints>();
         services.AddSingleton<OpenAiEndpoints>();
         services.AddSingleton<UsageRecorder>();
+        if (settings.Metrics)
+        {
+            // prometheus-net rather than OpenTelemetry, one registry per Corral: why in Usage/MetricsEndpoint.cs.
+            services.AddSingleton(_ => Prometheus.Metrics.NewCustomRegistry());
+            services.AddSingleton<IUsageObserver, RequestMetrics>();
+            services.AddSingleton<ScrapeGauges>();
+        }
+
+        if (settings.RequestLog == RequestLogFormat.Json)
+        {
+            services.AddSingleton<RequestLog>();
+            services.AddSingleton<IUsageObserver>(sp => sp.GetRequiredService<RequestLog>());
+            // Hosted services stop after the server (it is added last), so the log is written to the last request.
+            services.AddHostedService(sp => sp.GetRequiredService<RequestLog>());
+        }
+
         return services;
     }
 
@@ -190,6 +206,10 @@ internal static class CorralServiceCollectionExtensions
             ? WriteHealthAsync(context, StatusCodes.Status200OK, "ready")
             : WriteHealthAsync(context, StatusCodes.Status503ServiceUnavailable, "starting"))
             .WithMetadata(new AnonymousEndpoint());
+        if (app.Services.GetRequiredService<CorralSettings>().Metrics)
+        {
+            app.MapMetrics();
+        }
         app.MapAdminApi();
         app.MapNativeApi();
         app.MapOpenAiApi();

@@ -101,6 +101,7 @@ public sealed class UsageRecordTests
             r.Status.Should().Be(200);
             r.ResolvedModel.Should().Be("llama3.2:latest");
             r.Backend.Should().Be("a");
+            r.TtftMs.Should().NotBeNull("a backend answered, translated or not");
         });
     }
 
