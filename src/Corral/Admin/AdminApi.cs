@@ -4,7 +4,7 @@ using Corral.Hosting;
 
 namespace Corral.Admin;
 
-/// <summary>The admin REST API under <c>/admin/api</c>: keys, backends and loaded models. Errors are problem JSON.</summary>
+/// <summary>The admin REST API under <c>/admin/api</c>: keys, backends, loaded models and usage. Errors are problem JSON.</summary>
 internal static class AdminApi
 {
     public static void MapAdminApi(this IEndpointRouteBuilder routes)
@@ -16,6 +16,7 @@ internal static class AdminApi
         var time = services.GetRequiredService<TimeProvider>();
         var backends = services.GetRequiredService<FleetAdminEndpoints>();
         var unloader = services.GetRequiredService<ModelUnloader>();
+        var usage = services.GetRequiredService<UsageEndpoints>();
 
         var group = routes.MapGroup("/admin/api").WithMetadata(new AdminOnlyEndpoint());
         group.MapPost("/keys", context => CreateKeyAsync(context, keys, time));
@@ -31,6 +32,8 @@ internal static class AdminApi
         group.MapPost("/backends/{name}/disable", context => backends.DisableAsync(context));
         group.MapPost("/backends/{name}/drain", context => backends.DrainAsync(context));
         group.MapPost("/models/unload", context => unloader.UnloadAsync(context));
+        group.MapGet("/usage", context => usage.UsageAsync(context));
+        group.MapGet("/usage/requests", context => usage.RequestsAsync(context));
     }
 
     /// <summary>
