@@ -16,7 +16,7 @@ internal sealed partial class SqliteStore : IUsageStore
     // Rows read between two looks at the cancellation token.
     private const int RowsPerCancellationCheck = 4096;
 
-    public IUsageWriteSession OpenUsageWriter() => new SqliteUsageWriteSession(_connectionString);
+    public IUsageWriteSession OpenUsageWriter() => new SqliteUsageWriteSession(DatabasePath);
 
     public Task ReadUsageRollupsAsync(DateTimeOffset from, DateTimeOffset to, UsageGrouping grouping, IUsageSink sink, CancellationToken cancellationToken)
     {
@@ -34,7 +34,7 @@ internal sealed partial class SqliteStore : IUsageStore
             SELECT {group}, {detail}, requests, errors, prompt_tokens, completion_tokens, ttft_histogram, duration_histogram
             FROM usage_hourly WHERE hour_ms >= ?1 AND hour_ms < ?2;
             """;
-        return ReadAsync(sql, from, to, cancellationToken, statement => sink.AddRollup(
+        return ReadAsync(sql, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds(), cancellationToken, statement => sink.AddRollup(
             raw.sqlite3_column_int64(statement, 0),
             raw.sqlite3_column_int64(statement, 1),
             raw.sqlite3_column_int64(statement, 2),
@@ -60,9 +60,9 @@ internal sealed partial class SqliteStore : IUsageStore
         };
         var sql = $"""
             SELECT {group}, {detail}, status, prompt_tokens, completion_tokens, ttft_us, duration_us
-            FROM usage_records WHERE time_ms >= ?1 AND time_ms < ?2;
+            FROM usage_records WHERE id >= ?1 AND id < ?2;
             """;
-        return ReadAsync(sql, from, to, cancellationToken, statement => sink.AddRecord(
+        return ReadAsync(sql, SqliteUsageWriteSession.IdOf(from), SqliteUsageWriteSession.IdOf(to), cancellationToken, statement => sink.AddRecord(
             raw.sqlite3_column_int64(statement, 0),
             raw.sqlite3_column_int64(statement, 1),
             raw.sqlite3_column_int(statement, 2),
@@ -126,11 +126,11 @@ internal sealed partial class SqliteStore : IUsageStore
             LEFT JOIN usage_names m ON m.id = r.model
             LEFT JOIN usage_names rm ON rm.id = r.resolved_model
             LEFT JOIN usage_names b ON b.id = r.backend
-            WHERE r.time_ms >= $from AND r.time_ms < $to
+            WHERE r.id >= $from AND r.id < $to
             """);
         using var command = connection.CreateCommand();
-        command.Parameters.AddWithValue("$from", filter.From.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$to", filter.To.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$from", SqliteUsageWriteSession.IdOf(filter.From));
+        command.Parameters.AddWithValue("$to", SqliteUsageWriteSession.IdOf(filter.To));
         if (keyId is { } key)
         {
             sql.Append(" AND (r.key_id = $key OR r.key_name = $key)");
@@ -143,7 +143,7 @@ internal sealed partial class SqliteStore : IUsageStore
             command.Parameters.AddWithValue("$model", model);
         }
 
-        sql.Append(" ORDER BY r.time_ms DESC, r.rowid DESC LIMIT $limit;");
+        sql.Append(" ORDER BY r.id DESC LIMIT $limit;");
         command.Parameters.AddWithValue("$limit", filter.Limit);
         command.CommandText = sql.ToString();
 
@@ -195,8 +195,8 @@ internal sealed partial class SqliteStore : IUsageStore
 
     private static string? NullableString(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
-    // Steps through a query of [from, to) in unix ms on a pool thread, handing each row to onRow.
-    private Task ReadAsync(string sql, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken, Action<sqlite3_stmt> onRow) => Task.Run(
+    // Steps through a query of the range [from, to) (of ?1 and ?2) on a pool thread, handing each row to onRow.
+    private Task ReadAsync(string sql, long from, long to, CancellationToken cancellationToken, Action<sqlite3_stmt> onRow) => Task.Run(
         () =>
         {
             using var connection = new SqliteConnection(_connectionString);
@@ -206,8 +206,8 @@ internal sealed partial class SqliteStore : IUsageStore
             SqliteException.ThrowExceptionForRC(rc, db);
             using (statement)
             {
-                raw.sqlite3_bind_int64(statement, 1, from.ToUnixTimeMilliseconds());
-                raw.sqlite3_bind_int64(statement, 2, to.ToUnixTimeMilliseconds());
+                raw.sqlite3_bind_int64(statement, 1, from);
+                raw.sqlite3_bind_int64(statement, 2, to);
                 var rows = 0;
                 while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
                 {

@@ -81,34 +81,43 @@ internal sealed class LogHistogram
         }
     }
 
+    /// <summary>The most bytes <see cref="EncodeTo"/> may write.</summary>
+    public int MaxEncodedLength => 1 + (_used * 20);
+
     /// <summary>The sparse form, for storage; see the class summary.</summary>
     public byte[] Encode()
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(1 + (_used * 20));
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxEncodedLength);
         try
         {
-            buffer[0] = FormatVersion;
-            var length = 1;
-            var previous = -1;
-            for (var i = 0; i < _used; i++)
-            {
-                if (_counts[i] == 0)
-                {
-                    continue;
-                }
-
-                var bucket = _first + i;
-                length += WriteVarint(buffer.AsSpan(length), (ulong)(bucket - previous));
-                length += WriteVarint(buffer.AsSpan(length), (ulong)_counts[i]);
-                previous = bucket;
-            }
-
-            return buffer.AsSpan(0, length).ToArray();
+            return buffer.AsSpan(0, EncodeTo(buffer)).ToArray();
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>Writes the sparse form into <paramref name="destination"/> (at least <see cref="MaxEncodedLength"/> bytes); returns its length.</summary>
+    public int EncodeTo(Span<byte> destination)
+    {
+        destination[0] = FormatVersion;
+        var length = 1;
+        var previous = -1;
+        for (var i = 0; i < _used; i++)
+        {
+            if (_counts[i] == 0)
+            {
+                continue;
+            }
+
+            var bucket = _first + i;
+            length += WriteVarint(destination[length..], (ulong)(bucket - previous));
+            length += WriteVarint(destination[length..], (ulong)_counts[i]);
+            previous = bucket;
+        }
+
+        return length;
     }
 
     /// <summary>

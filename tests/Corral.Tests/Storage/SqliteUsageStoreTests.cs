@@ -185,5 +185,23 @@ public sealed class SqliteUsageStoreTests : IAsyncLifetime
         hours.Select(h => (h.Group, h.Requests)).Should().Equal(("2026-12-01T10:00:00Z", 1L), ("2026-12-01T11:00:00Z", 1L));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(Corral.Storage.SqliteUsageWriteSession.RowsPerInsert * 2)]
+    public async Task Write_IdOfTheSameMillisecondTaken_NextSequenceNumberUsed(int count)
+    {
+        using var session = (Corral.Storage.SqliteUsageWriteSession)_store.Store.OpenUsageWriter();
+        session.NextSequence = 7;
+        session.Write([Record(s_ten, model: "first")]);
+        // 2^20 records later, a record of the same millisecond (a long stream) would get the same id.
+        session.NextSequence = 7 + (1 << 20);
+        session.Write([.. Enumerable.Range(0, count).Select(_ => Record(s_ten, model: "second"))]);
+
+        var records = await _store.ListAsync(s_ten, s_ten.AddSeconds(1), limit: 1000);
+
+        records.Select(r => r.Model).Should().HaveCount(count + 1).And.Contain("first").And.Contain("second");
+        (await _store.QueryAsync(s_ten, s_ten.AddHours(1))).Sum(g => g.Requests).Should().Be(count + 1);
+    }
+
     private static double Median(List<double> values) => values.Order().ElementAt((values.Count + 1) / 2 - 1);
 }
