@@ -11,7 +11,7 @@ namespace Corral.Usage;
 /// </summary>
 internal sealed class UsageReport(IUsageStore store)
 {
-    /// <summary>The groups of [<paramref name="from"/>, <paramref name="to"/>): hours and days in time order, the others by requests, most first.</summary>
+    /// <summary>The groups of [<paramref name="from"/>, <paramref name="to"/>): hours and days in time order, the others by requests, most first (ties by name, the unnamed last).</summary>
     public async Task<IReadOnlyList<UsageGroup>> QueryAsync(DateTimeOffset from, DateTimeOffset to, UsageGrouping grouping, CancellationToken cancellationToken)
     {
         var groups = new Groups(grouping);
@@ -91,7 +91,10 @@ internal sealed class UsageReport(IUsageStore store)
             }
             else
             {
-                results.Sort((a, b) => a.Requests != b.Requests ? b.Requests.CompareTo(a.Requests) : string.CompareOrdinal(a.Group, b.Group));
+                // Most requests first; among equals, by name, and requests without one (no key, no backend) last.
+                results.Sort((a, b) => a.Requests != b.Requests ? b.Requests.CompareTo(a.Requests)
+                    : (a.Group is null) != (b.Group is null) ? (a.Group is null ? 1 : -1)
+                    : string.CompareOrdinal(a.Group, b.Group));
             }
 
             return results;

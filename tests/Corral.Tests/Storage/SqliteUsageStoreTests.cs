@@ -162,8 +162,8 @@ public sealed class SqliteUsageStoreTests : IAsyncLifetime
 
         (await Groups(UsageGrouping.Key)).Should().Equal("key_w", "key_l");
         (await _store.QueryAsync(s_ten, to, UsageGrouping.Key)).Select(g => g.KeyName).Should().Equal("open-webui", "laptop");
-        (await Groups(UsageGrouping.User)).Should().Equal("ada", null, "bob");
-        (await Groups(UsageGrouping.Backend)).Should().Equal("gpu1", null, "gpu2");
+        (await Groups(UsageGrouping.User)).Should().Equal("ada", "bob", null);
+        (await Groups(UsageGrouping.Backend)).Should().Equal("gpu1", "gpu2", null);
         (await Groups(UsageGrouping.Status)).Should().Equal("200", "404", "499");
         (await Groups(UsageGrouping.Route)).Should().Equal("/api/chat");
         (await Groups(UsageGrouping.Hour)).Should().Equal("2026-12-01T10:00:00Z", "2026-12-01T11:00:00Z", "2026-12-02T10:00:00Z");
