@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Corral.Usage;
 
@@ -41,6 +42,7 @@ internal sealed class LogHistogram
     public void AddMilliseconds(double milliseconds) => Add(BucketOf(milliseconds * 1000), 1);
 
     /// <summary>Adds <paramref name="count"/> values to a bucket.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(int bucket, long count)
     {
         if (count <= 0)
@@ -64,6 +66,7 @@ internal sealed class LogHistogram
     }
 
     /// <summary>Adds the counts of a histogram stored by <see cref="Encode"/>; an empty or unknown blob adds nothing.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void MergeEncoded(ReadOnlySpan<byte> encoded)
     {
         if (encoded.Length < 1 || encoded[0] != FormatVersion)

@@ -185,6 +185,22 @@ public sealed class SqliteUsageStoreTests : IAsyncLifetime
         hours.Select(h => (h.Group, h.Requests)).Should().Equal(("2026-12-01T10:00:00Z", 1L), ("2026-12-01T11:00:00Z", 1L));
     }
 
+    [Fact]
+    public async Task Query_TenDays_ReadInPartsAndAddedUpAsOne()
+    {
+        var records = Enumerable.Range(0, 240).Select(h => Record(s_ten.AddHours(h).AddMinutes(1), model: h % 3 == 0 ? "qwen3" : "llama3.2", durationMs: 10 + h)).ToArray();
+        _store.Write(records);
+
+        var byModel = await _store.QueryAsync(s_ten, s_ten.AddDays(10));
+        var byDay = await _store.QueryAsync(s_ten, s_ten.AddDays(10), UsageGrouping.Day);
+
+        byModel.Select(g => (g.Group, g.Requests)).Should().Equal(("llama3.2:latest", 160L), ("qwen3:latest", 80L));
+        byDay.Should().HaveCount(11).And.Subject.Sum(g => g.Requests).Should().Be(240);
+        var median = Median([.. records.Select(r => r.DurationMs)]);
+        var all = await _store.QueryAsync(s_ten, s_ten.AddDays(10), UsageGrouping.Route);
+        all.Single().DurationMsP50!.Value.Should().BeApproximately(median, median * 0.025);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(Corral.Storage.SqliteUsageWriteSession.RowsPerInsert * 2)]
