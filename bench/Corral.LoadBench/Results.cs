@@ -86,6 +86,7 @@ internal sealed record UsageFigures(
     int Days,
     double CreateSeconds,
     double CreateCpuSeconds,
+    double WriteCpuSeconds,
     long DatabaseBytes,
     long RollupRows,
     int Groups,

@@ -59,10 +59,22 @@ internal sealed class LogHistogram
     /// <summary>Adds every count of <paramref name="other"/>.</summary>
     public void Merge(LogHistogram other)
     {
-        for (var i = 0; i < other._used; i++)
+        if (other._used == 0)
         {
-            Add(other._first + i, other._counts[i]);
+            return;
         }
+
+        // Room for the other's whole range first, then one plain loop over it (most of its buckets are empty).
+        Include(other._first);
+        Include(other._first + other._used - 1);
+        var counts = _counts.AsSpan(other._first - _first, other._used);
+        var added = other._counts.AsSpan(0, other._used);
+        for (var i = 0; i < added.Length; i++)
+        {
+            counts[i] += added[i];
+        }
+
+        Count += other.Count;
     }
 
     /// <summary>Adds the counts of a histogram stored by <see cref="Encode"/>; an empty or unknown blob adds nothing.</summary>

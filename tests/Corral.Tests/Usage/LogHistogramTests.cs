@@ -76,6 +76,34 @@ public sealed class LogHistogramTests
         }
     }
 
+    [Theory]
+    [InlineData(100, 120, 50, 80)]
+    [InlineData(100, 120, 110, 300)]
+    [InlineData(100, 120, 30, 400)]
+    [InlineData(100, 120, 105, 110)]
+    public void Merge_RangesBelowAboveAroundOrInside_SameAsOneHistogramOfAll(int firstFrom, int firstTo, int otherFrom, int otherTo)
+    {
+        var first = new LogHistogram();
+        var other = new LogHistogram();
+        var all = new LogHistogram();
+        for (var bucket = firstFrom; bucket <= firstTo; bucket += 3)
+        {
+            first.Add(bucket, bucket);
+            all.Add(bucket, bucket);
+        }
+
+        for (var bucket = otherFrom; bucket <= otherTo; bucket += 7)
+        {
+            other.Add(bucket, 2);
+            all.Add(bucket, 2);
+        }
+
+        first.Merge(other);
+
+        first.Encode().Should().Equal(all.Encode());
+        first.Count.Should().Be(all.Count);
+    }
+
     [Fact]
     public void Add_LowerBucketAfterHigherOnes_KeepsEveryCount()
     {
