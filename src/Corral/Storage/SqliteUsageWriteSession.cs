@@ -102,8 +102,11 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
         set => _sequence = value;
     }
 
-    /// <summary>The first record id of a time; the records of [from, to) are those of ids [IdOf(from), IdOf(to)).</summary>
-    internal static long IdOf(DateTimeOffset time) => time.ToUnixTimeMilliseconds() << SequenceBits;
+    /// <summary>
+    /// The first record id of a time; the records of [from, to) are those of ids [IdOf(from), IdOf(to)). Times past
+    /// the year 2248, which ids cannot hold, are taken as that year (a query's "to" may be far in the future).
+    /// </summary>
+    internal static long IdOf(DateTimeOffset time) => Math.Clamp(time.ToUnixTimeMilliseconds(), 0, long.MaxValue >> SequenceBits) << SequenceBits;
 
     /// <summary>Microseconds as stored, from milliseconds.</summary>
     internal static long Micros(double milliseconds) => double.IsFinite(milliseconds) ? (long)Math.Round(milliseconds * 1000) : 0;

@@ -186,6 +186,16 @@ public sealed class SqliteUsageStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Query_ToFarInTheFuture_FindsTheRecords()
+    {
+        _store.Write(Record(s_ten.AddMinutes(1)), Record(s_ten.AddMinutes(90)));
+
+        (await _store.ListAsync(s_ten, DateTimeOffset.MaxValue)).Should().HaveCount(2);
+        (await _store.QueryAsync(s_ten.AddMinutes(30), DateTimeOffset.MaxValue)).Single().Requests.Should().Be(1);
+        (await _store.QueryAsync(DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue)).Single().Requests.Should().Be(2);
+    }
+
+    [Fact]
     public async Task Query_TenDays_ReadInPartsAndAddedUpAsOne()
     {
         var records = Enumerable.Range(0, 240).Select(h => Record(s_ten.AddHours(h).AddMinutes(1), model: h % 3 == 0 ? "qwen3" : "llama3.2", durationMs: 10 + h)).ToArray();
