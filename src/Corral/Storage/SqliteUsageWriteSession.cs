@@ -25,7 +25,7 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
     private const int MaxCachedRollups = 200_000;
     private const long CachedRollupHours = 2;
 
-    // A record's id: its time in ms shifted by this, plus a sequence number (SqliteStore's migration 4).
+    // A record's id: its time in ms shifted by this, plus a sequence number (the usage migration of SqliteStore).
     private const int SequenceBits = 20;
     private const long SequenceMask = (1L << SequenceBits) - 1;
     private const int RecordColumns = 21;

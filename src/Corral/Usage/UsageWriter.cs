@@ -68,7 +68,9 @@ internal sealed partial class UsageWriter : IUsageObserver, IUsageBuffer, IHoste
     private long _droppedReported;
     private DateTimeOffset _dropReportedAt = DateTimeOffset.MinValue;
     private DateTimeOffset _nextPrune;
-    private bool _disposed;
+
+    // Set once the session is closed: later records are counted as dropped.
+    private volatile bool _disposed;
 
     public UsageWriter(IUsageStore store, CorralSettings settings, TimeProvider time, ILogger<UsageWriter> logger)
         : this(store, settings, time, logger, DefaultCapacity)
