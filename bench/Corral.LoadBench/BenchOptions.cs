@@ -5,7 +5,7 @@ namespace Corral.LoadBench;
 /// <summary>What to run and for how long; parsed from the command line.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllScenarios = ["throughput", "speed", "memory", "fleet"];
+    public static readonly string[] AllScenarios = ["throughput", "speed", "memory", "fleet", "usage"];
 
     /// <summary>Rounds of the side-by-side runs; each cell's figure is the median over rounds.</summary>
     public int Rounds { get; init; } = 3;
@@ -31,6 +31,9 @@ internal sealed record BenchOptions
     /// <summary>Requests each way (direct, via Corral) in the model-speed scenario.</summary>
     public int SpeedRequests { get; init; } = 20;
 
+    /// <summary>Usage records written over 30 days for the usage scenario.</summary>
+    public long UsageRecords { get; init; } = 10_000_000;
+
     public const string Usage = """
         Corral load benchmark: Corral side by side with an nginx bearer-token proxy, plus streaming, memory and fleet figures.
 
@@ -40,7 +43,8 @@ internal sealed record BenchOptions
           --rounds N             rounds of the side-by-side runs (default 3)
           --duration S           seconds per wrk run (default 5)
           --concurrency LIST     e.g. 1,16,64,256 (the default)
-          --only LIST            scenarios to run: throughput,speed,memory,fleet (default all)
+          --only LIST            scenarios to run: throughput,speed,memory,fleet,usage (default all)
+          --usage-records N      usage records over 30 days for the usage scenario (default 10000000)
           --corral PATH          use this published corral executable instead of publishing src/Corral
           --out DIR              results folder (default bench/results)
           --help                 this text
@@ -51,7 +55,7 @@ internal sealed record BenchOptions
     {
         var quick = args.Contains("--quick");
         var options = quick
-            ? new BenchOptions { Quick = true, Rounds = 1, DurationSeconds = 2, Concurrencies = [1, 64], OpenStreams = 1000, SpeedRequests = 8 }
+            ? new BenchOptions { Quick = true, Rounds = 1, DurationSeconds = 2, Concurrencies = [1, 64], OpenStreams = 1000, SpeedRequests = 8, UsageRecords = 1_000_000 }
             : new BenchOptions();
 
         for (var i = 0; i < args.Count; i++)
@@ -66,6 +70,7 @@ internal sealed record BenchOptions
                     "--duration" => options with { DurationSeconds = Positive(Value()) },
                     "--concurrency" => options with { Concurrencies = [.. Value().Split(',').Select(Positive)] },
                     "--only" => options with { Scenarios = ScenarioSet(Value()) },
+                    "--usage-records" => options with { UsageRecords = Positive(Value()) },
                     "--corral" => options with { CorralPath = Path.GetFullPath(Value()) },
                     "--out" => options with { OutputDirectory = Path.GetFullPath(Value()) },
                     "--help" or "-h" => null,

@@ -50,7 +50,9 @@ internal static class LoadBenchmark
 
     private static async Task<int> RunAsync(BenchOptions options, string work, string command)
     {
-        foreach (var tool in new[] { "nginx", "wrk" })
+        // nginx and wrk are the other front door and the load of the side-by-side runs; the other scenarios do without.
+        var tools = options.Scenarios.Contains("throughput") ? new[] { "nginx", "wrk" } : options.Scenarios.Contains("speed") ? ["nginx"] : [];
+        foreach (var tool in tools)
         {
             if (!Tools.Exists(tool))
             {
@@ -98,6 +100,11 @@ internal static class LoadBenchmark
         if (options.Scenarios.Contains("fleet"))
         {
             report.Fleet = await Fleet.RunAsync(corral, work, key);
+        }
+
+        if (options.Scenarios.Contains("usage"))
+        {
+            report.Usage = await UsageQueries.RunAsync(options, corral, work, key);
         }
 
         report.Targets = Targets.Judge(report);

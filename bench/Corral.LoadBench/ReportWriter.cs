@@ -162,6 +162,28 @@ internal static class ReportWriter
             Line($"");
         }
 
+        if (report.Usage is { } u)
+        {
+            Line($"## Usage queries");
+            Line($"");
+            Line($"{u.Records:#,0} synthetic usage records (40 keys, 30 users, 24 models, 4 backends, 97% status 200) spread over the last {u.Days} days, written into a fresh data folder through Corral's own usage write path (10,000 records a transaction, rollups kept up to date), then the published Corral started on it. Times are the client's, to the last byte of the answer; the database file is in the OS page cache (it was just written).");
+            Line($"");
+            Line($"| | |");
+            Line($"|---|--:|");
+            Line($"| making up and writing the records | {u.CreateSeconds:0.0} s ({u.CreateCpuSeconds:0.0} s of CPU) |");
+            Line($"| CPU of the writes alone | {u.WriteCpuSeconds:0.0} s, **{u.WriteCpuSeconds * 1e6 / u.Records:0.00} µs a record** |");
+            Line($"| database | {Format.Megabytes(u.DatabaseBytes)}, {u.RollupRows:#,0} hourly rollup rows |");
+            Line($"| `groupBy=model&from=<{u.Days} days ago>`, first after start | {Format.Ms(u.ColdQueryMs)} |");
+            Line($"| the same, warm, median of 5 (max) | **{Format.Ms(u.WarmMedianMs)}** ({Format.Ms(u.WarmMaxMs)}) |");
+            foreach (var other in u.OtherQueries)
+            {
+                Line($"| `{other.Query}`, warm | {Format.Ms(other.Milliseconds)} |");
+            }
+
+            Line($"| Corral RSS afterwards | {Format.Megabytes(u.CorralRssBytes)} |");
+            Line($"");
+        }
+
         Line($"## Targets (issue #4)");
         Line($"");
         Line($"| target | measured | verdict |");

@@ -80,6 +80,25 @@ internal sealed record FleetFigures(
     double WarmP99Ms,
     long CorralRssBytes);
 
+/// <summary>Usage queries over a month of records served by Corral from its store.</summary>
+internal sealed record UsageFigures(
+    long Records,
+    int Days,
+    double CreateSeconds,
+    double CreateCpuSeconds,
+    double WriteCpuSeconds,
+    long DatabaseBytes,
+    long RollupRows,
+    int Groups,
+    double ColdQueryMs,
+    double WarmMedianMs,
+    double WarmMaxMs,
+    IReadOnlyList<UsageQueryTime> OtherQueries,
+    long CorralRssBytes);
+
+/// <summary>One other usage query and its warm time.</summary>
+internal sealed record UsageQueryTime(string Query, double Milliseconds);
+
 /// <summary>One target of the issue, with the measured value and the verdict.</summary>
 internal sealed record TargetVerdict(string Target, string Measured, string Verdict);
 
@@ -129,6 +148,8 @@ internal sealed record BenchReport
     public MemoryFigures? Memory { get; set; }
 
     public FleetFigures? Fleet { get; set; }
+
+    public UsageFigures? Usage { get; set; }
 
     public IReadOnlyList<TargetVerdict> Targets { get; set; } = [];
 

@@ -75,6 +75,12 @@ internal static class Targets
                 $"{Format.Ms(fleet.WarmMedianMs)} median (p99 {Format.Ms(fleet.WarmP99Ms)}; {fleet.MergedModels:#,0} merged models, {fleet.ResponseBytes / 1024.0:#,0} KiB; cold {Format.Ms(fleet.ColdTagsMs)})",
                 fleet.WarmMedianMs < 5 ? "met" : $"missed by {Format.Ms(fleet.WarmMedianMs - 5)}")
             : NotMeasured("/api/tags for 100×50 models < 5 ms warm"));
+
+        verdicts.Add(report.Usage is { } usage
+            ? new TargetVerdict(Invariant($"usage by model over {usage.Days} days of {usage.Records:#,0} records < 1 s"),
+                Invariant($"{Format.Ms(usage.WarmMedianMs)} warm median (first after start {Format.Ms(usage.ColdQueryMs)}; {usage.RollupRows:#,0} rollup rows)"),
+                usage.ColdQueryMs < 1000 && usage.WarmMedianMs < 1000 ? "met" : "missed")
+            : NotMeasured("usage by model over 30 days of 10,000,000 records < 1 s"));
         return verdicts;
     }
 

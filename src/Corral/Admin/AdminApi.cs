@@ -5,7 +5,7 @@ using Corral.Pipeline;
 
 namespace Corral.Admin;
 
-/// <summary>The admin REST API under <c>/admin/api</c>: keys, backends and loaded models. Errors are problem JSON.</summary>
+/// <summary>The admin REST API under <c>/admin/api</c>: keys, backends, loaded models and usage. Errors are problem JSON.</summary>
 internal static class AdminApi
 {
     public static void MapAdminApi(this IEndpointRouteBuilder routes)
@@ -17,6 +17,7 @@ internal static class AdminApi
         var time = services.GetRequiredService<TimeProvider>();
         var backends = services.GetRequiredService<FleetAdminEndpoints>();
         var unloader = services.GetRequiredService<ModelUnloader>();
+        var usage = services.GetRequiredService<UsageEndpoints>();
 
         var group = routes.MapGroup("/admin/api").WithMetadata(new AdminOnlyEndpoint(), AdminErrors.Instance);
         // Errors of paths under /admin are problem JSON too: 405 with Allow for a path of the API, else 404.
@@ -34,6 +35,8 @@ internal static class AdminApi
         group.MapPost("/backends/{name}/disable", context => backends.DisableAsync(context));
         group.MapPost("/backends/{name}/drain", context => backends.DrainAsync(context));
         group.MapPost("/models/unload", context => unloader.UnloadAsync(context));
+        group.MapGet("/usage", context => usage.UsageAsync(context));
+        group.MapGet("/usage/requests", context => usage.RequestsAsync(context));
     }
 
     private static Task UnmatchedAsync(HttpContext context) => ErrorWriter.WriteAsync(context, Native.NativeApi.Unmatched(context, AllowedMethods(context)));

@@ -16,4 +16,6 @@ namespace Corral.Hosting;
 [JsonSerializable(typeof(VerifyResponse))]
 [JsonSerializable(typeof(UnloadResponse))]
 [JsonSerializable(typeof(HealthBody))]
+[JsonSerializable(typeof(UsageResponse))]
+[JsonSerializable(typeof(UsageRequestsResponse))]
 internal sealed partial class CorralJsonContext : JsonSerializerContext;

@@ -154,6 +154,7 @@ internal static class CorralServiceCollectionExtensions
         var store = new SqliteStore(settings.DataDirectory);
         services.AddSingleton<IKeyStore>(store);
         services.AddSingleton<IBackendStore>(store);
+        services.AddSingleton<IUsageStore>(store);
         services.AddSingleton<ApiBackends>();
         services.AddSingleton<FleetAdminEndpoints>();
         services.AddSingleton<ModelUnloader>();
@@ -180,6 +181,18 @@ internal static class CorralServiceCollectionExtensions
             services.AddHostedService(sp => sp.GetRequiredService<RequestLog>());
         }
 
+        if (settings.UsageRecords)
+        {
+            // The usage store's writer is a hosted service registered before the web server (which WebApplication adds
+            // last), so it stops after the server has drained its requests and then writes what they left.
+            services.AddSingleton<UsageWriter>();
+            services.AddSingleton<IUsageObserver>(sp => sp.GetRequiredService<UsageWriter>());
+            services.AddSingleton<IUsageBuffer>(sp => sp.GetRequiredService<UsageWriter>());
+            services.AddHostedService(sp => sp.GetRequiredService<UsageWriter>());
+        }
+
+        services.AddSingleton<UsageReport>();
+        services.AddSingleton<UsageEndpoints>();
         return services;
     }
 

@@ -4,8 +4,11 @@ using Microsoft.Data.Sqlite;
 
 namespace Corral.Storage;
 
-/// <summary>The embedded SQLite store: one file, <c>corral.db</c>, in the data folder: API keys and API-added backends.</summary>
-internal sealed class SqliteStore : IKeyStore, IBackendStore
+/// <summary>
+/// The embedded SQLite store: one file, <c>corral.db</c>, in the data folder: API keys, API-added backends, usage
+/// records and their rollups (SqliteStore.Usage.cs; see Storage/README.md).
+/// </summary>
+internal sealed partial class SqliteStore : IKeyStore, IBackendStore
 {
     // Each entry upgrades the schema by one version (PRAGMA user_version); never edit a shipped entry.
     private static readonly string[] s_migrations =
@@ -32,6 +35,55 @@ internal sealed class SqliteStore : IKeyStore, IBackendStore
         """,
         """
         ALTER TABLE api_keys ADD COLUMN asserts_users INTEGER NOT NULL DEFAULT 0;
+        """,
+        // Usage (see Storage/README.md): names are stored once (usage_names) and referred to by id; times are unix ms,
+        // durations µs. A record's id is its time_ms × 2^20 + a sequence number, so the table is kept in time order and
+        // a range of time is a range of ids, without the cost of a second index on every insert.
+        """
+        CREATE TABLE usage_names (
+            id    INTEGER PRIMARY KEY,
+            name  TEXT NOT NULL UNIQUE
+        );
+        CREATE TABLE usage_records (
+            id                 INTEGER PRIMARY KEY,
+            time_ms            INTEGER NOT NULL,
+            key_id             INTEGER NULL,
+            key_name           INTEGER NULL,
+            end_user           INTEGER NULL,
+            route              INTEGER NOT NULL,
+            model              INTEGER NULL,
+            resolved_model     INTEGER NULL,
+            backend            INTEGER NULL,
+            status             INTEGER NOT NULL,
+            error              TEXT NULL,
+            prompt_tokens      INTEGER NOT NULL,
+            completion_tokens  INTEGER NOT NULL,
+            queue_us           INTEGER NOT NULL,
+            ttft_us            INTEGER NULL,
+            duration_us        INTEGER NOT NULL,
+            overhead_us        INTEGER NOT NULL,
+            bytes_in           INTEGER NOT NULL,
+            bytes_out          INTEGER NOT NULL,
+            attempts           INTEGER NOT NULL,
+            cancelled          INTEGER NOT NULL
+        );
+        CREATE TABLE usage_hourly (
+            hour_ms             INTEGER NOT NULL,
+            key_id              INTEGER NOT NULL,
+            key_name            INTEGER NOT NULL,
+            end_user            INTEGER NOT NULL,
+            route               INTEGER NOT NULL,
+            model               INTEGER NOT NULL,
+            backend             INTEGER NOT NULL,
+            status              INTEGER NOT NULL,
+            requests            INTEGER NOT NULL,
+            errors              INTEGER NOT NULL,
+            prompt_tokens       INTEGER NOT NULL,
+            completion_tokens   INTEGER NOT NULL,
+            ttft_histogram      BLOB NOT NULL,
+            duration_histogram  BLOB NOT NULL,
+            PRIMARY KEY (hour_ms, key_id, key_name, end_user, route, model, backend, status)
+        ) WITHOUT ROWID;
         """,
     ];
 

@@ -115,8 +115,8 @@ public sealed class MetricsTests
         page.Value("corral_backend_loaded_models", ("backend", "a")).Should().Be(1, "llama3.2 answered there and stays loaded for its keep_alive");
         page.Value("corral_catalog_models").Should().Be(2);
         page.Value("corral_queue_depth").Should().Be(0);
-        page.Value("corral_usage_records_dropped_total").Should().Be(0, "no usage store is registered here");
-        page.Value("corral_usage_write_lag_seconds").Should().Be(0);
+        page.Value("corral_usage_records_dropped_total").Should().Be(0, "the usage store keeps up with a few requests");
+        page.Value("corral_usage_write_lag_seconds").Should().BeInRange(0, 1, "records are written at least every 250 ms");
         page.Value("corral_request_log_dropped_total").Should().Be(0);
         page.Value("corral_failovers_total", ("backend", "a")).Should().BeNull("nothing failed over");
     }

@@ -1,0 +1,221 @@
+using System.Globalization;
+using Corral.Hosting;
+using Corral.Storage;
+using Corral.Usage;
+using Microsoft.Extensions.Primitives;
+
+namespace Corral.Admin;
+
+/// <summary>
+/// Usage under <c>/admin/api/usage</c>: requests added up per group over a range of time, and the records
+/// themselves, newest first; as JSON or, with <c>format=csv</c>, as CSV with a header row.
+/// </summary>
+internal sealed class UsageEndpoints(UsageReport report, IUsageStore store, TimeProvider time)
+{
+    /// <summary>Records answered when the query gives no <c>limit</c>.</summary>
+    public const int DefaultLimit = 100;
+
+    /// <summary>The largest <c>limit</c> accepted.</summary>
+    public const int MaxLimit = 10_000;
+
+    /// <summary>The range when the query gives no <c>from</c>: the day before <c>to</c>.</summary>
+    public static readonly TimeSpan DefaultRange = TimeSpan.FromHours(24);
+
+    private const string TimeExample = "an ISO 8601 time like 2026-12-01T00:00:00Z or 2026-12-01";
+
+    private static readonly string[] s_usageParameters = ["from", "to", "groupBy", "format"];
+    private static readonly string[] s_requestParameters = ["from", "to", "key", "model", "limit", "format"];
+    private static readonly string[] s_groupings = ["key", "user", "model", "backend", "route", "status", "hour", "day"];
+
+    public async Task UsageAsync(HttpContext context)
+    {
+        var query = context.Request.Query;
+        var problems = new List<string>();
+        UnknownParameters(query, s_usageParameters, problems);
+        var (from, to) = Range(query, problems);
+        var grouping = Grouping(query["groupBy"], problems);
+        var csv = IsCsv(query, problems);
+        if (problems.Count > 0)
+        {
+            await ErrorResponses.WriteProblemAsync(context, StatusCodes.Status400BadRequest, string.Join("; ", problems));
+            return;
+        }
+
+        var groups = await report.QueryAsync(from, to, grouping, context.RequestAborted);
+        if (csv)
+        {
+            var writer = new CsvWriter();
+            if (grouping == UsageGrouping.Key)
+            {
+                writer.Row("group", "keyName", "requests", "errors", "promptTokens", "completionTokens", "totalTokens", "ttftMsP50", "durationMsP50");
+            }
+            else
+            {
+                writer.Row("group", "requests", "errors", "promptTokens", "completionTokens", "totalTokens", "ttftMsP50", "durationMsP50");
+            }
+
+            foreach (var group in groups)
+            {
+                writer.Field(group.Group);
+                if (grouping == UsageGrouping.Key)
+                {
+                    writer.Field(group.KeyName);
+                }
+
+                writer.Field(group.Requests).Field(group.Errors).Field(group.PromptTokens).Field(group.CompletionTokens)
+                    .Field(group.TotalTokens).Field(group.TtftMsP50).Field(group.DurationMsP50).EndRow();
+            }
+
+            await WriteCsvAsync(context, writer);
+            return;
+        }
+
+        var response = new UsageResponse(
+            from.UtcDateTime,
+            to.UtcDateTime,
+            GroupingName(grouping),
+            [.. groups.Select(g => new UsageGroupResponse(g.Group, g.KeyName, g.Requests, g.Errors, g.PromptTokens, g.CompletionTokens, g.TotalTokens, g.TtftMsP50, g.DurationMsP50))]);
+        await context.Response.WriteAsJsonAsync(response, CorralJsonContext.Default.UsageResponse, cancellationToken: context.RequestAborted);
+    }
+
+    public async Task RequestsAsync(HttpContext context)
+    {
+        var query = context.Request.Query;
+        var problems = new List<string>();
+        UnknownParameters(query, s_requestParameters, problems);
+        var (from, to) = Range(query, problems);
+        var limit = Limit(query["limit"], problems);
+        var csv = IsCsv(query, problems);
+        if (problems.Count > 0)
+        {
+            await ErrorResponses.WriteProblemAsync(context, StatusCodes.Status400BadRequest, string.Join("; ", problems));
+            return;
+        }
+
+        var filter = new UsageRecordFilter(from, to, NonEmpty(query["key"]), NonEmpty(query["model"]), limit);
+        var records = await store.ListUsageRecordsAsync(filter, context.RequestAborted);
+        if (csv)
+        {
+            var writer = new CsvWriter().Row(
+                "time", "keyId", "keyName", "user", "route", "model", "resolvedModel", "backend", "status", "error", "promptTokens",
+                "completionTokens", "queueMs", "ttftMs", "durationMs", "overheadMs", "bytesIn", "bytesOut", "attempts", "cancelled");
+            foreach (var r in records)
+            {
+                writer.Field(r.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture))
+                    .Field(r.KeyId).Field(r.KeyName).Field(r.User).Field(r.Route).Field(r.Model).Field(r.ResolvedModel).Field(r.Backend)
+                    .Field(r.Status).Field(r.Error).Field(r.PromptTokens).Field(r.CompletionTokens).Field(r.QueueMs).Field(r.TtftMs)
+                    .Field(r.DurationMs).Field(r.OverheadMs).Field(r.BytesIn).Field(r.BytesOut).Field(r.Attempts).Field(r.Cancelled)
+                    .EndRow();
+            }
+
+            await WriteCsvAsync(context, writer);
+            return;
+        }
+
+        var response = new UsageRequestsResponse([.. records.Select(r => new UsageRequestResponse(
+            r.Time.UtcDateTime, r.KeyId, r.KeyName, r.User, r.Route, r.Model, r.ResolvedModel, r.Backend, r.Status, r.Error,
+            r.PromptTokens, r.CompletionTokens, r.QueueMs, r.TtftMs, r.DurationMs, r.OverheadMs, r.BytesIn, r.BytesOut, r.Attempts, r.Cancelled))]);
+        await context.Response.WriteAsJsonAsync(response, CorralJsonContext.Default.UsageRequestsResponse, cancellationToken: context.RequestAborted);
+    }
+
+    private static string GroupingName(UsageGrouping grouping) => grouping.ToString().ToLowerInvariant();
+
+    private static Task WriteCsvAsync(HttpContext context, CsvWriter writer)
+    {
+        context.Response.ContentType = "text/csv; charset=utf-8";
+        return context.Response.WriteAsync(writer.ToString(), context.RequestAborted);
+    }
+
+    private (DateTimeOffset From, DateTimeOffset To) Range(IQueryCollection query, List<string> problems)
+    {
+        var to = Time(query, "to", problems) ?? time.GetUtcNow();
+        var from = Time(query, "from", problems) ?? to - DefaultRange;
+        // Records are kept to the millisecond.
+        from = DateTimeOffset.FromUnixTimeMilliseconds(from.ToUnixTimeMilliseconds());
+        to = DateTimeOffset.FromUnixTimeMilliseconds(to.ToUnixTimeMilliseconds());
+        if (problems.Count == 0 && from >= to)
+        {
+            problems.Add($"from: must be before to ({Format(from)} is not before {Format(to)})");
+        }
+
+        return (from, to);
+    }
+
+    private static DateTimeOffset? Time(IQueryCollection query, string name, List<string> problems)
+    {
+        if (NonEmpty(query[name]) is not { } text)
+        {
+            return null;
+        }
+
+        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed)
+            || parsed.Year < 1970)
+        {
+            problems.Add($"{name}: '{text}' is not {TimeExample}");
+            return null;
+        }
+
+        return parsed;
+    }
+
+    private static UsageGrouping Grouping(StringValues values, List<string> problems)
+    {
+        if (NonEmpty(values) is not { } text)
+        {
+            return UsageGrouping.Model;
+        }
+
+        if (s_groupings.Contains(text, StringComparer.OrdinalIgnoreCase) && Enum.TryParse<UsageGrouping>(text, ignoreCase: true, out var grouping))
+        {
+            return grouping;
+        }
+
+        problems.Add($"groupBy: '{text}' is not one of {string.Join(", ", s_groupings)}");
+        return UsageGrouping.Model;
+    }
+
+    private static int Limit(StringValues values, List<string> problems)
+    {
+        if (NonEmpty(values) is not { } text)
+        {
+            return DefaultLimit;
+        }
+
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) || limit is < 1 or > MaxLimit)
+        {
+            problems.Add($"limit: '{text}' is not a whole number from 1 to {MaxLimit.ToString(CultureInfo.InvariantCulture)}");
+            return DefaultLimit;
+        }
+
+        return limit;
+    }
+
+    private static bool IsCsv(IQueryCollection query, List<string> problems)
+    {
+        switch (NonEmpty(query["format"])?.ToLowerInvariant())
+        {
+            case null or "json":
+                return false;
+            case "csv":
+                return true;
+            default:
+                problems.Add($"format: '{query["format"]}' is not json or csv");
+                return false;
+        }
+    }
+
+    private static void UnknownParameters(IQueryCollection query, string[] known, List<string> problems)
+    {
+        foreach (var name in query.Keys)
+        {
+            if (!known.Contains(name, StringComparer.OrdinalIgnoreCase))
+            {
+                problems.Add($"{name}: unknown parameter; the parameters are {string.Join(", ", known)}");
+            }
+        }
+    }
+
+    private static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFF'Z'", CultureInfo.InvariantCulture);
+
+    private static string? NonEmpty(StringValues values) => values.Count > 0 && !string.IsNullOrWhiteSpace(values[0]) ? values[0]!.Trim() : null;
+}

@@ -1,0 +1,17 @@
+namespace Corral.Storage;
+
+/// <summary>
+/// Takes usage rows as a store reads them, one call per row (no row object). <c>group</c> is the value of the
+/// grouping's column: a name id for key, user, model, backend and route (0 when the record had none; resolve with
+/// <see cref="IUsageStore.UsageNamesAsync"/>), the status for status, the unix time in milliseconds for hour and
+/// day (of the hour for a rollup, of the start for a record). <c>detail</c> is the key's name id when grouping by
+/// key, else 0.
+/// </summary>
+internal interface IUsageSink
+{
+    /// <summary>One hourly rollup; its histograms as stored (<see cref="Usage.LogHistogram.Encode"/>).</summary>
+    void AddRollup(long group, long detail, long requests, long errors, long promptTokens, long completionTokens, ReadOnlySpan<byte> ttft, ReadOnlySpan<byte> duration);
+
+    /// <summary>One record.</summary>
+    void AddRecord(long group, long detail, int status, long promptTokens, long completionTokens, double? ttftMs, double durationMs);
+}

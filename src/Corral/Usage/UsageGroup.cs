@@ -1,0 +1,19 @@
+namespace Corral.Usage;
+
+/// <summary>
+/// One group of a usage query: its value (a model, key id, user, backend, route, status, or an ISO hour or day;
+/// null for requests that had none), the key's name when grouped by key, and what its requests added up to.
+/// Medians are in milliseconds, within 2.5% (<see cref="LogHistogram"/>); null when no request had one.
+/// </summary>
+internal sealed record UsageGroup(
+    string? Group,
+    string? KeyName,
+    long Requests,
+    long Errors,
+    long PromptTokens,
+    long CompletionTokens,
+    double? TtftMsP50,
+    double? DurationMsP50)
+{
+    public long TotalTokens => PromptTokens + CompletionTokens;
+}
