@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace Corral.FunctionalTests.Infrastructure;
@@ -77,9 +78,10 @@ internal sealed class CorralProcess : IAsyncDisposable
     /// <summary>Sends SIGTERM, as a service manager stops Corral, and waits for the process to end.</summary>
     public async Task TerminateAsync(TimeSpan deadline)
     {
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        // Straight from libc: a minimal image may have no kill(1).
+        if (Kill(_process.Id, Sigterm) != 0)
         {
-            await kill.WaitForExitAsync();
+            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed with errno {Marshal.GetLastPInvokeError()}");
         }
 
         using var timeout = new CancellationTokenSource(deadline);
@@ -112,6 +114,11 @@ internal sealed class CorralProcess : IAsyncDisposable
 
         _process.Dispose();
     }
+
+    private const int Sigterm = 15;
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     private static int FreePort()
     {
