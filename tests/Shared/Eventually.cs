@@ -46,4 +46,29 @@ internal static class Eventually
 
         return clock.Elapsed;
     }
+
+    /// <summary>
+    /// Reads a value until <paramref name="condition"/> holds for it and returns it; at the deadline, fails naming
+    /// <paramref name="what"/> and what was last read (<paramref name="describe"/>).
+    /// </summary>
+    public static async Task<T> ValueAsync<T>(Func<Task<T>> read, Func<T, bool> condition, string what, Func<T, string>? describe = null, TimeSpan? deadline = null)
+    {
+        var limit = deadline ?? Deadline;
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var value = await read();
+            if (condition(value))
+            {
+                return value;
+            }
+
+            if (clock.Elapsed > limit)
+            {
+                throw new TimeoutException($"Timed out after {limit.TotalSeconds} s waiting until {what}; last seen: {describe?.Invoke(value) ?? value?.ToString()}");
+            }
+
+            await Task.Delay(5);
+        }
+    }
 }

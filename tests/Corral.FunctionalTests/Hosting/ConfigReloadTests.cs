@@ -11,7 +11,6 @@ namespace Corral.FunctionalTests.Hosting;
 /// <summary>Edits of the configuration file reach a running Corral without a restart, and a broken edit harms nothing.</summary>
 public sealed class ConfigReloadTests : IDisposable
 {
-    private static readonly TimeSpan s_deadline = TimeSpan.FromSeconds(10);
 
     private readonly string _path = Path.Combine(Path.GetTempPath(), $"corral-ft-config-{Guid.NewGuid():N}.json");
 
@@ -47,21 +46,8 @@ public sealed class ConfigReloadTests : IDisposable
         return (await response.JsonAsync()).ModelNames();
     }
 
-    private static async Task WaitForTagsAsync(HttpClient client, Func<string[], bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + s_deadline;
-        var tags = await TagsAsync(client);
-        while (!condition(tags))
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"/api/tags did not show that {what} within {s_deadline.TotalSeconds} s; it lists: {string.Join(", ", tags)}");
-            }
-
-            await Task.Delay(50);
-            tags = await TagsAsync(client);
-        }
-    }
+    private static Task<string[]> WaitForTagsAsync(HttpClient client, Func<string[], bool> condition, string what) =>
+        Eventually.ValueAsync(() => TagsAsync(client), condition, $"/api/tags shows that {what}", tags => "it lists " + string.Join(", ", tags));
 
     private static bool Lists(string[] tags, string model) => tags.Any(t => t.StartsWith(model + ":", StringComparison.Ordinal));
 
@@ -128,12 +114,7 @@ public sealed class ConfigReloadTests : IDisposable
 
         // Half an edit that drops b: applied, it would remove b; as it is not valid JSON, it must change nothing.
         WriteConfig($$"""{ "backends": [ { "name": "a", "url": "{{a.BaseAddress.ToString().TrimEnd('/')}}" }, """);
-        var deadline = DateTime.UtcNow + s_deadline;
-        while (watcher.Problems.Count == 0)
-        {
-            DateTime.UtcNow.Should().BeBefore(deadline, "the watcher must notice the edited file");
-            await Task.Delay(50);
-        }
+        await Eventually.WaitUntilAsync(() => watcher.Problems.Count > 0, "the watcher noticed the edited file");
 
         watcher.Problems.Should().ContainSingle().Which.Should().Contain("not valid JSON");
         var tags = await TagsAsync(client);

@@ -4,23 +4,9 @@ using System.Text.Json;
 namespace Corral.FunctionalTests.Infrastructure;
 
 /// <summary>A write-only stream that keeps what is written to it, readable from another thread (a request log's output).</summary>
-internal sealed class CapturedStream : Stream
+internal sealed class CapturedStream : WriteOnlyStream
 {
     private readonly MemoryStream _bytes = new();
-
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     /// <summary>Everything written so far, as UTF-8 text.</summary>
     public string Text
@@ -47,25 +33,8 @@ internal sealed class CapturedStream : Stream
     }
 
     /// <summary>Waits until at least <paramref name="count"/> lines were written.</summary>
-    public async Task<JsonElement[]> WaitForLinesAsync(int count)
-    {
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (true)
-        {
-            var lines = JsonLines();
-            if (lines.Length >= count)
-            {
-                return lines;
-            }
-
-            if (deadline.IsCancellationRequested)
-            {
-                throw new TimeoutException($"{lines.Length} of {count} lines were written within 10 s:\n{Text}");
-            }
-
-            await Task.Delay(10, CancellationToken.None);
-        }
-    }
+    public Task<JsonElement[]> WaitForLinesAsync(int count) =>
+        Eventually.ValueAsync(() => Task.FromResult(JsonLines()), lines => lines.Length >= count, $"{count} lines were written", _ => "\n" + Text);
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
@@ -76,14 +45,4 @@ internal sealed class CapturedStream : Stream
     }
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-    public override void Flush()
-    {
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

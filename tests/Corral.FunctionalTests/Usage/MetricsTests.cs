@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using Corral.FunctionalTests.Infrastructure;
 
@@ -243,25 +242,8 @@ public sealed class MetricsTests
     }
 
     /// <summary>A request's record is made as its answer ends, which the client may see a moment before: scrape until it shows.</summary>
-    private static async Task<MetricsPage> ScrapeUntilAsync(CorralInstance corral, Func<MetricsPage, bool> condition)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var page = await ScrapeAsync(corral);
-            if (condition(page))
-            {
-                return page;
-            }
-
-            if (clock.Elapsed > TimeSpan.FromSeconds(10))
-            {
-                throw new TimeoutException($"the page did not show what was expected within 10 s:\n{page.Text}");
-            }
-
-            await Task.Delay(10);
-        }
-    }
+    private static Task<MetricsPage> ScrapeUntilAsync(CorralInstance corral, Func<MetricsPage, bool> condition) =>
+        Eventually.ValueAsync(() => ScrapeAsync(corral), condition, "the page shows what was expected", page => "\n" + page.Text);
 
     [Fact]
     public async Task MetricsOff_NoPage()

@@ -8,7 +8,6 @@ namespace Corral.FunctionalTests.Usage;
 /// <summary>Requests through a real Corral become usage records, read back through the admin usage API.</summary>
 public sealed class UsageApiTests
 {
-    private static readonly TimeSpan s_deadline = TimeSpan.FromSeconds(15);
 
     private const string Chat = """{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false}""";
 
@@ -203,21 +202,8 @@ public sealed class UsageApiTests
     }
 
     // Records reach the store within a write interval (250 ms) of the request's end.
-    private static async Task<JsonElement[]> WaitForRequestsAsync(HttpClient admin, int count)
-    {
-        var started = DateTime.UtcNow;
-        while (true)
-        {
-            var records = await RequestsAsync(admin);
-            if (records.Length >= count)
-            {
-                return records;
-            }
-
-            (DateTime.UtcNow - started).Should().BeLessThan(s_deadline, $"{count} records should be written (have {records.Length})");
-            await Task.Delay(50);
-        }
-    }
+    private static Task<JsonElement[]> WaitForRequestsAsync(HttpClient admin, int count) =>
+        Eventually.ValueAsync(() => RequestsAsync(admin), records => records.Length >= count, $"{count} records are written", records => $"{records.Length} records");
 
     private static async Task<(string? Group, long Requests)[]> GroupsAsync(HttpClient admin, string groupBy)
     {

@@ -138,18 +138,10 @@ public sealed class RequestLogTests
         return count;
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10), "the condition should hold within 10 s");
-            await Task.Delay(5);
-        }
-    }
+    private static Task<TimeSpan> WaitUntilAsync(Func<bool> condition) => Eventually.WaitUntilAsync(condition, "the condition holds");
 
     /// <summary>A stream that keeps each write separately, thread-safe.</summary>
-    private sealed class WriteRecorder : Stream
+    private sealed class WriteRecorder : WriteOnlyStream
     {
         private readonly List<byte[]> _writes = [];
 
@@ -164,20 +156,6 @@ public sealed class RequestLogTests
             }
         }
 
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
         public string[] Lines() => Encoding.UTF8.GetString(Writes.SelectMany(w => w).ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
         public override void Write(ReadOnlySpan<byte> buffer)
@@ -189,44 +167,10 @@ public sealed class RequestLogTests
         }
 
         public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
-    private sealed class BrokenStream : Stream
+    private sealed class BrokenStream : WriteOnlyStream
     {
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
         public override void Write(byte[] buffer, int offset, int count) => throw new IOException("Broken pipe");
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
