@@ -31,8 +31,9 @@ internal sealed record ProcessTimes(double UserSeconds, double SystemSeconds, lo
     public static ProcessTimes operator +(ProcessTimes a, ProcessTimes b) =>
         new(a.UserSeconds + b.UserSeconds, a.SystemSeconds + b.SystemSeconds, a.Voluntary + b.Voluntary, a.Involuntary + b.Involuntary);
 
+    // Whole clock ticks in seconds: rounded, so that the JSON shows 2.15 and not 2.1499999999999986.
     public static ProcessTimes operator -(ProcessTimes a, ProcessTimes b) =>
-        new(a.UserSeconds - b.UserSeconds, a.SystemSeconds - b.SystemSeconds, a.Voluntary - b.Voluntary, a.Involuntary - b.Involuntary);
+        new(Math.Round(a.UserSeconds - b.UserSeconds, 6), Math.Round(a.SystemSeconds - b.SystemSeconds, 6), a.Voluntary - b.Voluntary, a.Involuntary - b.Involuntary);
 
     private static ProcessTimes ReadOne(int pid)
     {
