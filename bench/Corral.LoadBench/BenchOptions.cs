@@ -7,6 +7,9 @@ internal sealed record BenchOptions
 {
     public static readonly string[] AllScenarios = ["throughput", "speed", "memory", "fleet", "usage"];
 
+    /// <summary>Also known to --only: the comparison mode runs only when asked for (it adds minutes of settling per Corral).</summary>
+    public static readonly string[] KnownScenarios = [.. AllScenarios, "compare"];
+
     /// <summary>Rounds of the side-by-side runs; each cell's figure is the median over rounds.</summary>
     public int Rounds { get; init; } = 3;
 
@@ -19,6 +22,12 @@ internal sealed record BenchOptions
 
     /// <summary>A published <c>corral</c> executable to use instead of publishing src/Corral.</summary>
     public string? CorralPath { get; init; }
+
+    /// <summary>Another published <c>corral</c> (e.g. the commit before a change), a fourth door of the comparison.</summary>
+    public string? BaselinePath { get; init; }
+
+    /// <summary>The comparison adds a run per door under <c>perf stat</c>.</summary>
+    public bool Perf { get; init; }
 
     /// <summary>Where the results go; default bench/results of the repository.</summary>
     public string? OutputDirectory { get; init; }
@@ -40,11 +49,16 @@ internal sealed record BenchOptions
         dotnet run -c Release --project bench/Corral.LoadBench -- [options]
 
           --quick                1 round of 2 s, concurrency 1 and 64, smaller streaming/memory/fleet runs
-          --rounds N             rounds of the side-by-side runs (default 3)
+          --rounds N             rounds of the side-by-side and comparison runs (default 3)
           --duration S           seconds per wrk run (default 5)
-          --concurrency LIST     e.g. 1,16,64,256 (the default)
-          --only LIST            scenarios to run: throughput,speed,memory,fleet,usage (default all)
+          --concurrency LIST     e.g. 1,16,64,256 (the default); the comparison always runs c=64 and c=1
+          --only LIST            scenarios to run: throughput,speed,memory,fleet,usage (default all) and compare
+                                 (only when named): non-streamed chat through nginx, corral (defaults),
+                                 corral-off (--usage off --metrics off --request-log off) and a baseline
           --usage-records N      usage records over 30 days for the usage scenario (default 10000000)
+          --baseline PATH        compare: another published corral executable (e.g. the commit before a
+                                 change), run with its own defaults
+          --perf                 compare: one more c=64 run per door under perf stat; counts per request
           --corral PATH          use this published corral executable instead of publishing src/Corral
           --out DIR              results folder (default bench/results)
           --help                 this text
@@ -72,6 +86,8 @@ internal sealed record BenchOptions
                     "--only" => options with { Scenarios = ScenarioSet(Value()) },
                     "--usage-records" => options with { UsageRecords = Positive(Value()) },
                     "--corral" => options with { CorralPath = Path.GetFullPath(Value()) },
+                    "--baseline" => options with { BaselinePath = Executable(Value()) },
+                    "--perf" => options with { Perf = true },
                     "--out" => options with { OutputDirectory = Path.GetFullPath(Value()) },
                     "--help" or "-h" => null,
                     _ => throw new ArgumentException($"unknown option '{args[i]}'"),
@@ -90,8 +106,19 @@ internal sealed record BenchOptions
             }
         }
 
+        if (options is not null && (options.BaselinePath is not null || options.Perf) && !options.Scenarios.Contains("compare"))
+        {
+            Console.Error.WriteLine("--baseline and --perf belong to the comparison: add --only compare");
+            Console.Error.WriteLine(Usage);
+            return null;
+        }
+
         return options;
     }
+
+    private static string Executable(string path) => File.Exists(path)
+        ? Path.GetFullPath(path)
+        : throw new ArgumentException($"'{path}' is not a file (a published corral executable)");
 
     private static int Positive(string text)
     {
@@ -104,9 +131,9 @@ internal sealed record BenchOptions
         var set = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            if (!AllScenarios.Contains(name))
+            if (!KnownScenarios.Contains(name))
             {
-                throw new ArgumentException($"unknown scenario '{name}' (known: {string.Join(", ", AllScenarios)})");
+                throw new ArgumentException($"unknown scenario '{name}' (known: {string.Join(", ", KnownScenarios)})");
             }
 
             set.Add(name);

@@ -6,10 +6,12 @@ namespace Corral.LoadBench;
 internal sealed class CorralProcess : IDisposable
 {
     private readonly ChildProcess _process;
+    private readonly OutputFile? _outputFile;
 
-    private CorralProcess(ChildProcess process, Uri baseAddress)
+    private CorralProcess(ChildProcess process, OutputFile? outputFile, Uri baseAddress)
     {
         _process = process;
+        _outputFile = outputFile;
         BaseAddress = baseAddress;
     }
 
@@ -43,21 +45,38 @@ internal sealed class CorralProcess : IDisposable
         return executable;
     }
 
-    /// <summary>Starts <c>corral serve</c> and waits until it answers /healthz.</summary>
-    public static async Task<CorralProcess> StartAsync(string executable, string name, string workDirectory, string adminKey, IEnumerable<string> arguments)
+    /// <summary>
+    /// Starts <c>corral serve</c> and waits until it answers /healthz. With <paramref name="outputToFile"/> its standard
+    /// output and error go to <c>NAME.log</c> in <paramref name="workDirectory"/> instead of to a pipe this process
+    /// reads: Corral's request log writes one JSON line per request there, and reading 50k lines a second through a
+    /// pipe would take CPU from the shared cores and have it charged to Corral.
+    /// </summary>
+    public static async Task<CorralProcess> StartAsync(string executable, string name, string workDirectory, string adminKey, IEnumerable<string> arguments, bool outputToFile = false)
     {
         var port = Loopback.FreePort();
         var data = Path.Combine(workDirectory, "data-" + name);
         Directory.CreateDirectory(data);
         var url = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
-        var process = ChildProcess.Start("corral " + name, executable,
+        string[] command =
         [
             // The fake backends take any number of requests at once: Corral's default of one per model would queue them.
-            "serve", "--listen", url, "--admin-key", adminKey, "--data", data, "--log-level", "warning", "--max-concurrency", "0", .. arguments,
-        ]);
+            executable, "serve", "--listen", url, "--admin-key", adminKey, "--data", data, "--log-level", "warning", "--max-concurrency", "0", .. arguments,
+        ];
+        var outputFile = outputToFile ? new OutputFile(Path.Combine(workDirectory, name + ".log")) : null;
+        var process = outputFile is null
+            ? ChildProcess.Start("corral " + name, command[0], command[1..])
+            // The shell points the output at the file and then becomes Corral (exec): the process id is Corral's own,
+            // for perf and /proc, and killing it kills Corral. Output is opened for appending, so the file can be emptied.
+            : ChildProcess.Start("corral " + name, "/bin/sh", ["-c", "log=$1; shift; exec \"$@\" >>\"$log\" 2>&1", "sh", outputFile.Path, .. command]);
         try
         {
             await Loopback.WaitUntilServingAsync(url + "/healthz", process, TimeSpan.FromSeconds(60));
+        }
+        catch (BenchmarkException e) when (outputFile is not null)
+        {
+            process.Dispose();
+            outputFile.Sweep();
+            throw new BenchmarkException($"{e.Message}\n{outputFile.Tail}", e);
         }
         catch
         {
@@ -65,14 +84,41 @@ internal sealed class CorralProcess : IDisposable
             throw;
         }
 
-        return new CorralProcess(process, new Uri(url));
+        return new CorralProcess(process, outputFile, new Uri(url));
     }
+
+    /// <summary>What <c>corral --version</c> prints, e.g. <c>1.0.0+a97094db…</c> (the commit it was built from).</summary>
+    public static string Version(string executable) => Tools.Run(executable, "--version").Trim();
+
+    /// <summary>Whether a line Corral logged is of level warning or above (the console format is <c>HH:mm:ss warn: …</c>).</summary>
+    public static bool IsProblem(string line) =>
+        line.Contains(" warn: ", StringComparison.Ordinal) || line.Contains(" fail: ", StringComparison.Ordinal) || line.Contains(" crit: ", StringComparison.Ordinal)
+        || line.StartsWith("Unhandled exception", StringComparison.Ordinal);
 
     /// <summary>Resident and peak resident memory in bytes (VmRSS, VmHWM of /proc/PID/status).</summary>
     public (long Rss, long Peak) Memory() => ProcessMemory.Read(_process.Id);
 
-    /// <summary>The last lines Corral logged (warnings and errors only: it runs with --log-level warning).</summary>
-    public string Output => _process.Output;
+    /// <summary>
+    /// Reads what Corral wrote to its output file since the last call and empties the file (see <see cref="OutputFile"/>);
+    /// nothing when its output goes to a pipe. Call it between runs, while Corral is idle.
+    /// </summary>
+    public void SweepOutput() => _outputFile?.Sweep();
+
+    /// <summary>Request log lines (JSON) written so far; null when its output goes to a pipe (not counted).</summary>
+    public long? RequestLogLines => _outputFile?.RequestLogLines;
+
+    /// <summary>Lines logged at warning and above so far (of the last 100 lines in pipe mode), and the last of them.</summary>
+    public (int Count, string? Last) Problems()
+    {
+        if (_outputFile is { } file)
+        {
+            file.Sweep();
+            return (file.Problems, file.LastProblem);
+        }
+
+        var problems = _process.Output.Split('\n').Where(IsProblem).ToArray();
+        return (problems.Length, problems.LastOrDefault());
+    }
 
     public void Dispose() => _process.Dispose();
 }

@@ -107,6 +107,11 @@ internal static class LoadBenchmark
             report.Usage = await UsageQueries.RunAsync(options, corral, work, key);
         }
 
+        if (options.Scenarios.Contains("compare"))
+        {
+            report.Compare = await Compare.RunAsync(options, corral, work, key, report);
+        }
+
         report.Targets = Targets.Judge(report);
         report.DurationMinutes = clock.Elapsed.TotalMinutes;
         report.Machine = report.Machine with { LoadAverageAtEnd = MachineInfo.LoadAverage() };
@@ -127,7 +132,7 @@ internal static class LoadBenchmark
     private static string Method(BenchOptions options)
     {
         var concurrencies = string.Join(", ", options.Concurrencies);
-        return string.Create(CultureInfo.InvariantCulture, $$"""
+        var setup = string.Create(CultureInfo.InvariantCulture, $$"""
             Everything on loopback on this one machine. The fake Ollama backend is nginx with one worker answering fixed
             bodies (`return 200 '…'`: a three-model tag list, a 400-byte chat answer, 32-line NDJSON streams sent chunked
             like Ollama's). The bearer proxy is nginx with two workers: `if ($http_authorization != "Bearer …") { return 401; }`,
@@ -137,7 +142,8 @@ internal static class LoadBenchmark
             requests at once, as nginx does; Corral's default of one per model would measure its queue, not its proxying).
             Every request carries `Authorization: Bearer <key>` (the
             direct ones too; the backend ignores it).
-
+            """);
+        var throughput = string.Create(CultureInfo.InvariantCulture, $$"""
             Load: `wrk -t1 -c<c> -d{{options.DurationSeconds}}s --latency`, concurrency c = {{concurrencies}}. Each cell runs direct,
             nginx, Corral one after the other, and after a warm-up pass (and driving Corral until its throughput settles,
             see the notes) the whole set of cells is repeated for
@@ -146,6 +152,14 @@ internal static class LoadBenchmark
             direct median at the same concurrency. wrk, nginx and Corral share the machine's {{Environment.ProcessorCount}}
             cores, so at high concurrency the figures also measure how much CPU each front door takes from the others.
             """);
+        // Each scenario's paragraph only when it ran: a comparison alone is not described by the side-by-side's cells.
+        string[] paragraphs =
+        [
+            setup,
+            .. options.Scenarios.Contains("throughput") ? [throughput] : Array.Empty<string>(),
+            .. options.Scenarios.Contains("compare") ? [Compare.Method(options)] : Array.Empty<string>(),
+        ];
+        return string.Join("\n\n", paragraphs);
     }
 
     private static string RepositoryRoot()

@@ -184,6 +184,11 @@ internal static class ReportWriter
             Line($"");
         }
 
+        if (report.Compare is { } compare)
+        {
+            CompareSection(compare, Line);
+        }
+
         Line($"## Targets (issue #4)");
         Line($"");
         Line($"| target | measured | verdict |");
@@ -205,5 +210,74 @@ internal static class ReportWriter
         }
 
         return md.ToString();
+    }
+
+    private static void CompareSection(CompareFigures compare, Action<FormattableString> Line)
+    {
+        Line($"## Comparison: POST /api/chat, not streamed, through each front door");
+        Line($"");
+        Line($"`POST /api/chat {FakeAnswers.ChatRequest}`. Medians over {compare.Doors[0].Throughput.Runs.Count} round(s); load average as each round began: {string.Join("; ", compare.LoadAverages)}.");
+        Line($"");
+        Line($"| door | what | c=64 req/s | c=64 p50 | c=64 p99 | c=1 p50 | c=1 p99 | non-2xx | socket errors | RSS after |");
+        Line($"|---|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+        foreach (var door in compare.Doors)
+        {
+            var (t, l) = (door.Throughput, door.Latency);
+            var rss = door.RssBytes is { } bytes ? Format.Megabytes(bytes) : "—";
+            Line($"| {door.Name} | {door.Description} | **{Format.Rate(t.RequestsPerSecond)}** | {Format.Us(t.P50Us)} | {Format.Us(t.P99Us)} | **{Format.Us(l.P50Us)}** | {Format.Us(l.P99Us)} | {t.Non2xx + l.Non2xx} | {t.SocketErrors + l.SocketErrors} | {rss} |");
+        }
+
+        Line($"");
+        Line($"| ratio | c=64 req/s (of the medians) | c=64 req/s, each round | c=1 p50 difference |");
+        Line($"|---|--:|--:|--:|");
+        foreach (var ratio in compare.Ratios)
+        {
+            Line($"| {ratio.Name} | **{Format.Ratio(ratio.Throughput)}** | {string.Join(", ", ratio.PerRound.Select(r => Format.Ratio(r)))} | {Format.SignedUs(ratio.P50DifferenceUs)} |");
+        }
+
+        Line($"");
+        if (compare.PerfProblem is { } problem)
+        {
+            Line($"perf: {problem}");
+            Line($"");
+        }
+
+        if (compare.Perf.Count > 0)
+        {
+            Line($"### Per request, from perf stat (one extra c=64 run per door)");
+            Line($"");
+            var filtered = string.Join(" ", PerfStat.Counters.Where(c => c.Filter is not null).Select(c => $"-e {c.Event} --filter '{c.Filter}'"));
+            Line($"`perf stat -x, -e {string.Join(',', PerfStat.Counters.Where(c => c.Filter is null).Select(c => c.Event))} {filtered} -p <pids> -- sleep <s>`, each count divided by the requests wrk completed in that run. \"other syscalls\" is the total less the ones counted one by one. User and system CPU time (sampled at the clock tick over the whole run) and the context switches split into voluntary and involuntary come from /proc, read right before and after the wrk run.");
+            Line($"");
+            PerfTable(compare.Perf, "the door's processes", Line);
+            if (compare.BackendPerf.Count > 0)
+            {
+                Line($"The fake backend (nginx, one worker) during the same runs: what each door asked of it per request.");
+                Line($"");
+                PerfTable(compare.BackendPerf, "the fake backend", Line);
+            }
+        }
+    }
+
+    /// <summary>Counters as rows, doors as columns: with four doors the numbers to compare stand side by side.</summary>
+    private static void PerfTable(IReadOnlyList<PerfRun> runs, string counted, Action<FormattableString> Line)
+    {
+        string Row(string label, Func<PerfRun, string> cell) => $"| {label} | {string.Join(" | ", runs.Select(cell))} |";
+        Line($"| per request, {counted} | {string.Join(" | ", runs.Select(r => r.Door))} |");
+        Line($"|---|{string.Concat(runs.Select(_ => "--:|"))}");
+        Line($"{Row("processes counted", r => r.Processes)}");
+        Line($"{Row("requests in the run (req/s)", r => $"{Format.Rate(r.Requests)} ({Format.Rate(r.RequestsPerSecond)})")}");
+        Line($"{Row("**CPU µs** (`task-clock`)", r => $"**{Format.PerRequest(r.CpuUsPerRequest)}**")}");
+        Line($"{Row("user CPU µs (/proc utime)", r => Format.PerRequest(r.UserUsPerRequest))}");
+        Line($"{Row("system CPU µs (/proc stime)", r => Format.PerRequest(r.SystemUsPerRequest))}");
+        Line($"{Row("voluntary context switches (/proc: blocked)", r => Format.PerRequest(r.VoluntaryPerRequest))}");
+        Line($"{Row("involuntary context switches (/proc: preempted)", r => Format.PerRequest(r.InvoluntaryPerRequest))}");
+        foreach (var counter in PerfStat.Counters.Skip(1))
+        {
+            Line($"{Row(counter.Label, r => Format.PerRequest(r.PerRequest(counter.Name)))}");
+        }
+
+        Line($"{Row("other syscalls", r => Format.PerRequest(r.OtherSyscallsPerRequest))}");
+        Line($"");
     }
 }

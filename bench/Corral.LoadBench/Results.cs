@@ -99,6 +99,82 @@ internal sealed record UsageFigures(
 /// <summary>One other usage query and its warm time.</summary>
 internal sealed record UsageQueryTime(string Query, double Milliseconds);
 
+/// <summary>The comparison mode: non-streamed chat through each front door, medians over rounds, and perf counts.</summary>
+/// <param name="Doors">In the order they were driven in each round.</param>
+/// <param name="Ratios">Throughput at c=64 of one door over another, and the difference of their p50 at c=1.</param>
+/// <param name="LoadAverages">The machine's load average as each round began.</param>
+/// <param name="Perf">With --perf: one extra c=64 run per door with perf stat on the door's processes.</param>
+/// <param name="BackendPerf">The fake backend's processes during the same runs.</param>
+/// <param name="PerfProblem">Why perf did not run or did not count, if it did not.</param>
+internal sealed record CompareFigures(
+    IReadOnlyList<CompareDoor> Doors,
+    IReadOnlyList<CompareRatio> Ratios,
+    IReadOnlyList<string> LoadAverages,
+    IReadOnlyList<PerfRun> Perf,
+    IReadOnlyList<PerfRun> BackendPerf,
+    string? PerfProblem);
+
+/// <summary>One front door of the comparison.</summary>
+/// <param name="Name">nginx, corral, corral-off, baseline.</param>
+/// <param name="Description">What it is: the build, its flags.</param>
+/// <param name="Throughput">c=64, medians over rounds.</param>
+/// <param name="Latency">c=1, medians over rounds.</param>
+/// <param name="SettleCurve">Requests/s of the runs that settled a Corral before the rounds; empty for nginx.</param>
+/// <param name="RssBytes">A Corral's resident memory after the rounds.</param>
+/// <param name="RequestLogLines">JSON lines a Corral wrote to its output file (its request log) over the whole run.</param>
+/// <param name="RequestsServed">Requests wrk completed through the door over the whole run (settling included).</param>
+internal sealed record CompareDoor(
+    string Name,
+    string Description,
+    TargetFigures Throughput,
+    TargetFigures Latency,
+    IReadOnlyList<double> SettleCurve,
+    long? RssBytes,
+    long? RequestLogLines,
+    long RequestsServed);
+
+/// <summary>One door against another.</summary>
+/// <param name="Numerator">The door measured, e.g. corral.</param>
+/// <param name="Denominator">The door it is measured against, e.g. nginx.</param>
+/// <param name="Throughput">Median req/s at c=64 over median req/s at c=64.</param>
+/// <param name="PerRound">The same ratio within each round (the two doors ran seconds apart).</param>
+/// <param name="P50DifferenceUs">Median p50 at c=1 minus the other's.</param>
+internal sealed record CompareRatio(string Numerator, string Denominator, double Throughput, IReadOnlyList<double> PerRound, double P50DifferenceUs)
+{
+    public string Name => $"{Numerator}/{Denominator}";
+}
+
+/// <summary>One c=64 run through a door with its processes counted: perf stat over a window holding the run, and /proc just before and after it.</summary>
+/// <param name="Door">The door wrk drove.</param>
+/// <param name="Processes">Which processes were counted, in words.</param>
+/// <param name="ProcessIds">Their ids.</param>
+/// <param name="WindowSeconds">How long perf counted; the window holds the whole wrk run.</param>
+/// <param name="Requests">Requests wrk completed in that run: every count is divided by it.</param>
+/// <param name="RequestsPerSecond">wrk's rate in that run (lower than the rounds': tracing syscalls slows them).</param>
+/// <param name="Counts">What perf counted over the window; empty when perf could not be used.</param>
+/// <param name="Times">CPU time and context switches from /proc over the wrk run.</param>
+internal sealed record PerfRun(string Door, string Processes, IReadOnlyList<int> ProcessIds, int WindowSeconds, long Requests, double RequestsPerSecond, IReadOnlyList<PerfCount> Counts, ProcessTimes Times)
+{
+    /// <summary>A count divided by the requests; null when it was not counted.</summary>
+    public double? PerRequest(string counter) =>
+        Counts.FirstOrDefault(c => c.Name == counter)?.Value is { } value && Requests > 0 ? value / Requests : null;
+
+    /// <summary>CPU time per request in microseconds, from the task-clock (milliseconds).</summary>
+    public double? CpuUsPerRequest => PerRequest("CPU time") * 1_000;
+
+    /// <summary>Syscalls other than those counted one by one (futex, sendto, writev, recvfrom, epoll_wait, epoll_ctl).</summary>
+    public double? OtherSyscallsPerRequest =>
+        PerRequest("syscalls") - PerRequest("futex") - PerRequest("sendto") - PerRequest("writev") - PerRequest("recvfrom") - PerRequest("epoll_wait") - PerRequest("epoll_ctl");
+
+    public double UserUsPerRequest => Times.UserSeconds * 1_000_000 / Requests;
+
+    public double SystemUsPerRequest => Times.SystemSeconds * 1_000_000 / Requests;
+
+    public double VoluntaryPerRequest => Times.Voluntary / (double)Requests;
+
+    public double InvoluntaryPerRequest => Times.Involuntary / (double)Requests;
+}
+
 /// <summary>One target of the issue, with the measured value and the verdict.</summary>
 internal sealed record TargetVerdict(string Target, string Measured, string Verdict);
 
@@ -150,6 +226,8 @@ internal sealed record BenchReport
     public FleetFigures? Fleet { get; set; }
 
     public UsageFigures? Usage { get; set; }
+
+    public CompareFigures? Compare { get; set; }
 
     public IReadOnlyList<TargetVerdict> Targets { get; set; } = [];
 

@@ -22,9 +22,15 @@ internal static class SideBySide
         await Loopback.WaitUntilServingAsync(direct + "/api/version", fake, TimeSpan.FromSeconds(10));
         await Loopback.WaitUntilServingAsync(nginx + "/api/version", proxy, TimeSpan.FromSeconds(10), key);
 
-        using var corral = await CorralProcess.StartAsync(corralExecutable, "native", work, key, ["--backend", direct]);
+        // Their output (the request log: a JSON line per request) goes to files, emptied after every run (see CorralProcess).
+        using var corral = await CorralProcess.StartAsync(corralExecutable, "native", work, key, ["--backend", direct], outputToFile: true);
         using var corralOpenAi = await CorralProcess.StartAsync(corralExecutable, "openai", work, key,
-            ["--backend", $"http://127.0.0.1:{chatStreamPort.ToString(CultureInfo.InvariantCulture)}"]);
+            ["--backend", $"http://127.0.0.1:{chatStreamPort.ToString(CultureInfo.InvariantCulture)}"], outputToFile: true);
+        void Sweep()
+        {
+            corral.SweepOutput();
+            corralOpenAi.SweepOutput();
+        }
 
         var doors = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -46,18 +52,16 @@ internal static class SideBySide
             foreach (var door in DoorsOf(scenario))
             {
                 await Wrk.RunAsync(UrlOf(scenario, door), scripts[scenario.Name], 16, options.Quick ? 1 : 2);
+                Sweep();
             }
         }
 
-        // Corral's tiered JIT recompiles its hot path with the profile it gathered (tiered PGO); while the load
-        // saturates both cores the background compiler gets little CPU, so full speed takes tens of seconds.
-        // A gateway runs for days: drive each Corral until its throughput settles, and report the curve.
+        // A gateway runs for days: drive each Corral until its tiered JIT has settled (see Settling), and report the curve.
         foreach (var scenario in LoadScenario.All.Where(s => s.Name is "chat" or "openai-chat-stream"))
         {
-            var curve = await SettleAsync(UrlOf(scenario, "corral"), scripts[scenario.Name], options);
-            var line = string.Join(", ", curve.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)));
+            var line = Settling.Describe(await Settling.RunAsync(UrlOf(scenario, "corral"), scripts[scenario.Name], options, Sweep));
             Console.WriteLine($"Settled {scenario.Name} through Corral: {line} req/s");
-            report.Notes.Add($"Before the rounds, Corral was driven with `{scenario.Method} {scenario.Path}` at c=64 in {SettleSeconds(options)} s runs, at least {MinSettleRuns(options)} and then until the last three agreed within 5 % (at most {MaxSettleRuns(options)}), because its tiered JIT needs tens of seconds of saturating load to recompile the hot path: {line} req/s. A Corral that has just started runs at the first of these figures.");
+            report.Notes.Add($"Before the rounds, Corral was driven with `{scenario.Method} {scenario.Path}` {Settling.Method(options)}, because its tiered JIT needs tens of seconds of saturating load to recompile the hot path: {line} req/s. A Corral that has just started runs at the first of these figures.");
         }
 
         var runs = new Dictionary<(string Scenario, int Concurrency, string Door), List<WrkResult>>();
@@ -71,6 +75,7 @@ internal static class SideBySide
                     foreach (var door in DoorsOf(scenario))
                     {
                         var result = await Wrk.RunAsync(UrlOf(scenario, door), scripts[scenario.Name], concurrency, options.DurationSeconds);
+                        Sweep();
                         var cell = (scenario.Name, concurrency, door);
                         if (!runs.TryGetValue(cell, out var list))
                         {
@@ -124,32 +129,6 @@ internal static class SideBySide
         return tables;
     }
 
-    private static int SettleSeconds(BenchOptions options) => options.Quick ? 2 : 5;
-
-    private static int MinSettleRuns(BenchOptions options) => options.Quick ? 2 : 12;
-
-    private static int MaxSettleRuns(BenchOptions options) => options.Quick ? 4 : 24;
-
-    /// <summary>
-    /// Runs wrk at c=64 for at least a minute (plateaus that do not last are common while the JIT works), then
-    /// until the last three runs agree within 5 %; returns every run's requests per second.
-    /// </summary>
-    private static async Task<List<double>> SettleAsync(string url, string script, BenchOptions options)
-    {
-        var curve = new List<double>();
-        while (curve.Count < MaxSettleRuns(options))
-        {
-            var result = await Wrk.RunAsync(url, script, 64, SettleSeconds(options));
-            curve.Add(result.RequestsPerSecond);
-            if (curve.Count >= MinSettleRuns(options) && curve.TakeLast(3).Max() <= 1.05 * curve.TakeLast(3).Min())
-            {
-                break;
-            }
-        }
-
-        return curve;
-    }
-
     /// <summary>
     /// Every front door answers every scenario as it should before anything is measured (a 401 or an empty
     /// answer measured at 100k requests/s would be worthless); returns the chunk frames of one /v1 answer.
@@ -178,7 +157,8 @@ internal static class SideBySide
         return frames;
     }
 
-    private static async Task<string> ExpectAsync(HttpClient client, string door, HttpMethod method, string url, string? body, string mustContain, int lines, bool chunked = false)
+    /// <summary>Sends one request and checks the answer: 2xx, containing <paramref name="mustContain"/>, <paramref name="lines"/> lines (0: any).</summary>
+    internal static async Task<string> ExpectAsync(HttpClient client, string door, HttpMethod method, string url, string? body, string mustContain, int lines, bool chunked = false)
     {
         using var request = new HttpRequestMessage(method, url);
         if (body is not null)
@@ -206,10 +186,10 @@ internal static class SideBySide
     private static void CheckLogs(CorralProcess corral, BenchReport report)
     {
         // The start-up banner goes to stdout too; only log lines of level warning and above are worth a note.
-        var problems = corral.Output.Split('\n').Where(l => l.Contains(" warn: ", StringComparison.Ordinal) || l.Contains(" fail: ", StringComparison.Ordinal) || l.Contains(" crit: ", StringComparison.Ordinal)).ToArray();
-        if (problems.Length > 0)
+        var (count, last) = corral.Problems();
+        if (count > 0)
         {
-            report.Notes.Add($"Corral ({corral.BaseAddress}) logged {problems.Length} warnings or errors during the side-by-side runs, the last: {problems[^1]}");
+            report.Notes.Add($"Corral ({corral.BaseAddress}) logged {count} warnings or errors during the side-by-side runs, the last: {last}");
         }
     }
 }
