@@ -19,7 +19,6 @@ internal sealed class BackendHealth(int failureThreshold)
     private int _consecutiveFailures;
     private int _failuresWhenOpened;
     private double _latencyMs = double.NaN;
-    private long _lastSuccessTicks;
 
     /// <summary>Raised (outside the lock, on the thread that recorded the failure) each time the circuit opens.</summary>
     public event Action? Opened;
@@ -39,15 +38,6 @@ internal sealed class BackendHealth(int failureThreshold)
 
     public DateTimeOffset? LastErrorAt { get; private set; }
 
-    public DateTimeOffset? LastSuccessAt
-    {
-        get
-        {
-            var ticks = Volatile.Read(ref _lastSuccessTicks);
-            return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
-        }
-    }
-
     /// <summary>When the circuit last opened.</summary>
     public DateTimeOffset? OpenedAt { get; private set; }
 
@@ -55,9 +45,8 @@ internal sealed class BackendHealth(int failureThreshold)
     public double? LatencyMs => Volatile.Read(ref _latencyMs) is var ms && double.IsNaN(ms) ? null : ms;
 
     /// <summary>Counts a success; returns true when it closed an open circuit (the backend came back).</summary>
-    public bool RecordSuccess(DateTimeOffset now, TimeSpan? latency = null)
+    public bool RecordSuccess(TimeSpan? latency = null)
     {
-        Volatile.Write(ref _lastSuccessTicks, now.UtcTicks);
         if (latency is { } l)
         {
             // A lost update under a race only delays the average by one sample; every request comes here.

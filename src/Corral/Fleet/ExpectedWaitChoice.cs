@@ -21,8 +21,9 @@ internal sealed class ExpectedWaitChoice(TimeProvider time) : IBackendChoice
 
     public Choice Choose(AdmissionRequest request, ILaneSource lanes, Backend? pinned, Lane? waiting)
     {
-        var now = time.GetUtcNow();
-        var stamp = time.GetTimestamp();
+        // The clocks are read only when a lane needs them (a full lane's wait, an idle lane's loaded model).
+        DateTimeOffset? now = null;
+        long stamp = 0;
         var locations = request.Model.Locations;
 
         // The best tier that can start the request now bounds which tiers are considered.
@@ -50,8 +51,8 @@ internal sealed class ExpectedWaitChoice(TimeProvider time) : IBackendChoice
 
             var lane = lanes.LaneOf(backend, location.UpstreamName);
             var free = lane.HasFreeSlot;
-            var loaded = lane.InFlight > 0 || backend.Loaded.IsLoaded(lane.ModelKey, now);
-            var waitMs = (free ? 0 : ExpectedFreeMs(lane, stamp, waiting)) + (loaded ? 0 : backend.LoadEstimate.TotalMilliseconds);
+            var loaded = lane.InFlight > 0 || backend.Loaded.IsLoaded(lane.ModelKey, now ??= time.GetUtcNow());
+            var waitMs = (free ? 0 : ExpectedFreeMs(lane, stamp = stamp != 0 ? stamp : time.GetTimestamp(), waiting)) + (loaded ? 0 : backend.LoadEstimate.TotalMilliseconds);
             var choice = new Choice(lane, location, free, loaded, waitMs, backend.Outstanding / backend.Options.Weight, pinned is not null);
             if (best.Lane is null || Better(choice, best))
             {

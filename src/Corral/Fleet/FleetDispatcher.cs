@@ -42,21 +42,30 @@ internal sealed partial class FleetDispatcher(
             Backend.Lease lease = default;
             if (request.TakesSlot)
             {
-                var queued = time.GetTimestamp();
                 AdmissionResult admitted;
-                try
+                var admitting = scheduler.AdmitAsync(admissionRequest, aborted);
+                if (admitting.IsCompletedSuccessfully)
                 {
-                    admitted = await scheduler.AdmitAsync(admissionRequest, aborted);
+                    // A free slot (or a refusal) at once: no wait to time.
+                    admitted = admitting.Result;
                 }
-                catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+                else
                 {
-                    return ProxyError.ClientLeft;
-                }
-                finally
-                {
-                    if (record is not null)
+                    var queued = time.GetTimestamp();
+                    try
                     {
-                        record.QueueWait += time.GetElapsedTime(queued);
+                        admitted = await admitting;
+                    }
+                    catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+                    {
+                        return ProxyError.ClientLeft;
+                    }
+                    finally
+                    {
+                        if (record is not null)
+                        {
+                            record.QueueWait += time.GetElapsedTime(queued);
+                        }
                     }
                 }
 

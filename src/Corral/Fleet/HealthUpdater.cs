@@ -32,7 +32,8 @@ internal sealed partial class HealthUpdater(BackendFleet fleet, TimeProvider tim
 
     private void Succeeded(Backend backend, TimeSpan? latency)
     {
-        if (backend.Health.RecordSuccess(time.GetUtcNow(), latency))
+        // No clock read: a success changes nothing but a circuit that was open or counting failures.
+        if (backend.Health.RecordSuccess(latency))
         {
             LogBack(logger, backend.Name);
             // The catalog lists it again and requests waiting for a slot may start there now.

@@ -26,31 +26,30 @@ internal sealed class Forwarder(BackendClient client, TimeProvider time)
         using var firstByte = firstByteTimeout is { } limit && limit != Timeout.InfiniteTimeSpan ? CancellationTokenSource.CreateLinkedTokenSource(aborted) : null;
         firstByte?.CancelAfter(firstByteTimeout!.Value);
         var started = time.GetTimestamp();
+        HttpResponseMessage? response = null;
+        UpstreamFailure? failure = null;
         try
         {
-            var response = await client.SendAsync(request, firstByte?.Token ?? aborted);
-            return new Sent(response, null, time.GetElapsedTime(started));
+            response = await client.SendAsync(request, firstByte?.Token ?? aborted);
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or TimeoutException or IOException)
         {
             request.Dispose();
-            if (aborted.IsCancellationRequested)
+            if (!aborted.IsCancellationRequested)
             {
-                return default;
+                failure = e is OperationCanceledException && firstByte is { IsCancellationRequested: true }
+                    ? UpstreamFailure.TimedOut(firstByteTimeout!.Value, "the first-byte timeout")
+                    : UpstreamFailure.Of(e);
             }
+        }
 
-            var failure = e is OperationCanceledException && firstByte is { IsCancellationRequested: true }
-                ? UpstreamFailure.TimedOut(firstByteTimeout!.Value, "the first-byte timeout")
-                : UpstreamFailure.Of(e);
-            return new Sent(null, failure, time.GetElapsedTime(started));
-        }
-        finally
+        var waited = time.GetElapsedTime(started);
+        if (recordWait && context.Features.Get<RequestRecord>() is { } record)
         {
-            if (recordWait && context.Features.Get<RequestRecord>() is { } record)
-            {
-                record.BackendWait += time.GetElapsedTime(started);
-            }
+            record.BackendWait += waited;
         }
+
+        return new Sent(response, failure, waited);
     }
 
     /// <summary>

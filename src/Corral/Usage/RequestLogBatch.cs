@@ -15,6 +15,7 @@ internal sealed class RequestLogBatch : IDisposable
     private readonly PooledBuffer _line = new(1024);
     private readonly PooledBuffer _batch;
     private readonly Utf8JsonWriter _json;
+    private readonly EncodedStrings _encoded = new();
     private int _lines;
 
     /// <param name="output">Where the batches go.</param>
@@ -34,7 +35,7 @@ internal sealed class RequestLogBatch : IDisposable
     {
         _line.Clear();
         _json.Reset(_line);
-        RequestLogLine.Write(_json, record);
+        RequestLogLine.Write(_json, record, _encoded);
         _line.Write("\n"u8);
         if (_batch.Count > 0 && _batch.Count + _line.Count > _maxBatchBytes)
         {

@@ -11,13 +11,15 @@ namespace Corral.Usage;
 /// it flushes every write, so nothing of a log line is pending while the lock is held. Pipe atomicity alone would
 /// not do: Console.Out hands a line longer than its 256-character buffer to the pipe in several writes, and a
 /// batch written in between would land inside that line. Batches are whole lines of at most
-/// <see cref="MaxBatchBytes"/> (unless one line is longer) written in one call, so a reader that shares the
-/// pipe with other processes gets whole lines too.
+/// <see cref="MaxBatchBytes"/> (unless one line is longer) written in one call: 64 KB rather than a pipe's atomic
+/// 4 KB (PIPE_BUF), because within Corral the lock already keeps writers apart, Corral is the only writer of its
+/// output wherever it runs as a service (a terminal, journald, a container's log), and a write a sixteenth as often
+/// saves about 0.2 µs a line (bench/README.md).
 /// </remarks>
 internal sealed class RequestLogOutput
 {
-    /// <summary>PIPE_BUF on Linux: a write of at most this many bytes to a pipe is never split or interleaved.</summary>
-    public const int MaxBatchBytes = 4096;
+    /// <summary>The most bytes of whole lines one write takes.</summary>
+    public const int MaxBatchBytes = 64 * 1024;
 
     private readonly Stream _stream;
     private readonly object? _gate;

@@ -22,6 +22,12 @@ internal sealed partial class UsageRecorder(IEnumerable<IUsageObserver> observer
     /// <summary>Builds the request's usage record and gives it to every observer.</summary>
     public void Complete(HttpContext context, RequestRecord record)
     {
+        if (_observers.Length == 0)
+        {
+            // Usage, metrics and the request log are all off: nobody would read the record.
+            return;
+        }
+
         var response = context.Response;
         var cancelled = record.Cancelled || (context.RequestAborted.IsCancellationRequested && !response.HasStarted);
         var end = time.GetTimestamp();

@@ -58,7 +58,7 @@ internal sealed partial class UsageWriter : IUsageObserver, IUsageBuffer, IHoste
     private long _dropped;
     private long _written;
 
-    // The observed timestamp of the oldest record of _batch, or NoTimestamp.
+    // When the oldest record of _batch was observed (UTC ticks), or NoTimestamp.
     private long _oldestInBatch = NoTimestamp;
 
     // Loop state (only the loop reads and writes these).
@@ -105,7 +105,7 @@ internal sealed partial class UsageWriter : IUsageObserver, IUsageBuffer, IHoste
                 oldest = head.Observed;
             }
 
-            return oldest == NoTimestamp ? TimeSpan.Zero : _time.GetElapsedTime(oldest);
+            return oldest == NoTimestamp ? TimeSpan.Zero : TimeSpan.FromTicks(Math.Max(0, _time.GetUtcNow().UtcTicks - oldest));
         }
     }
 
@@ -119,7 +119,8 @@ internal sealed partial class UsageWriter : IUsageObserver, IUsageBuffer, IHoste
             return;
         }
 
-        _queue.Enqueue(new QueuedRecord(record, _time.GetTimestamp()));
+        // When the request ended, from the record itself: no clock read on the request's path.
+        _queue.Enqueue(new QueuedRecord(record, record.Time.UtcTicks + (long)(record.DurationMs * TimeSpan.TicksPerMillisecond)));
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -379,5 +380,6 @@ internal sealed partial class UsageWriter : IUsageObserver, IUsageBuffer, IHoste
     [LoggerMessage(Level = LogLevel.Error, Message = "{Count} usage records could not be written before Corral stopped and are lost")]
     private static partial void LogRecordsLost(ILogger logger, Exception exception, int count);
 
+    // Observed: when the request ended, in UTC ticks.
     private readonly record struct QueuedRecord(UsageRecord Record, long Observed);
 }

@@ -44,7 +44,7 @@ public sealed class BackendHealthTests
         var health = new BackendHealth(failureThreshold: 2);
 
         health.RecordFailure(s_now, "reset");
-        health.RecordSuccess(s_now);
+        health.RecordSuccess();
         health.RecordFailure(s_now, "reset").Should().BeFalse();
 
         health.IsOpen.Should().BeFalse();
@@ -56,12 +56,11 @@ public sealed class BackendHealthTests
         var health = new BackendHealth(failureThreshold: 1);
         health.RecordFailure(s_now, "connection refused");
 
-        health.RecordSuccess(s_now.AddSeconds(1)).Should().BeTrue();
-        health.RecordSuccess(s_now.AddSeconds(2)).Should().BeFalse("it was already closed");
+        health.RecordSuccess().Should().BeTrue();
+        health.RecordSuccess().Should().BeFalse("it was already closed");
 
         health.IsOpen.Should().BeFalse();
         health.ConsecutiveFailures.Should().Be(0);
-        health.LastSuccessAt.Should().Be(s_now.AddSeconds(2));
     }
 
     [Fact]
@@ -71,7 +70,7 @@ public sealed class BackendHealthTests
         health.RecordFailure(s_now, "first");
         health.RecordFailure(s_now.AddSeconds(1), "connection refused");
 
-        health.RecordSuccess(s_now.AddSeconds(2));
+        health.RecordSuccess();
 
         health.LastError.Should().Be("connection refused");
         health.LastErrorAt.Should().Be(s_now.AddSeconds(1));
@@ -83,13 +82,13 @@ public sealed class BackendHealthTests
         var health = new BackendHealth(failureThreshold: 3);
         health.LatencyMs.Should().BeNull("nothing was measured yet");
 
-        health.RecordSuccess(s_now, TimeSpan.FromMilliseconds(100));
+        health.RecordSuccess(TimeSpan.FromMilliseconds(100));
         health.LatencyMs.Should().Be(100);
 
-        health.RecordSuccess(s_now, TimeSpan.FromMilliseconds(200));
+        health.RecordSuccess(TimeSpan.FromMilliseconds(200));
         health.LatencyMs.Should().BeApproximately(120, 1e-9);
 
-        health.RecordSuccess(s_now);
+        health.RecordSuccess();
         health.LatencyMs.Should().BeApproximately(120, 1e-9, "a success without a measurement leaves the average alone");
     }
 }

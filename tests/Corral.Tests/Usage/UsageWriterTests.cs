@@ -23,11 +23,12 @@ public sealed class UsageWriterTests : IAsyncLifetime
     public async Task Flush_ObservedRecords_StoredAndLagBackToZero()
     {
         await using var writer = Writer();
-        writer.Observe(Record(s_now.AddSeconds(-3)));
-        writer.Observe(Record(s_now.AddSeconds(-2)));
+        // Two requests that ended a second apart, the older one (it ran 100 ms) at the clock's "now".
+        writer.Observe(Record(s_now.AddMilliseconds(-100)));
+        writer.Observe(Record(s_now.AddSeconds(1).AddMilliseconds(-100)));
         _time.Advance(TimeSpan.FromSeconds(2));
 
-        writer.WriteLag.Should().Be(TimeSpan.FromSeconds(2));
+        writer.WriteLag.Should().Be(TimeSpan.FromSeconds(2), "the oldest record not yet written ended two seconds ago");
         writer.Pending.Should().Be(2);
 
         writer.Flush().Should().BeTrue();
