@@ -15,7 +15,7 @@ internal sealed record AdmissionRequest(CatalogModel Model, string Fairness, str
     /// <summary>Whether <paramref name="backend"/> may take the request: it takes requests, is a candidate of the model, and has not failed it.</summary>
     public bool IsEligible(Backend backend)
     {
-        if (!backend.IsRoutable || Excluded.Contains(backend))
+        if (!backend.IsRoutable || (Excluded.Count > 0 && Excluded.Contains(backend)))
         {
             return false;
         }

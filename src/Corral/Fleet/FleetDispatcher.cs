@@ -25,10 +25,9 @@ internal sealed partial class FleetDispatcher(
     private static readonly TimeSpan s_busyRetry = TimeSpan.FromSeconds(1);
 
     /// <summary>The backend's answer once its headers arrived, holding its slot; or the error the client gets.</summary>
-    public async Task<DispatchResult> SendAsync(HttpContext context, CatalogModel model, InferenceRequest request)
+    public async Task<DispatchResult> SendAsync(HttpContext context, RequestRecord? record, CatalogModel model, InferenceRequest request)
     {
         var aborted = context.RequestAborted;
-        var record = context.Features.Get<RequestRecord>();
         var fairness = record?.Caller?.KeyId ?? string.Empty;
         var session = request.Session is { } asked ? string.Concat(fairness, "\n", model.Name, "\n", asked) : null;
         var excluded = AdmissionRequest.NoneExcluded;
@@ -97,7 +96,7 @@ internal sealed partial class FleetDispatcher(
             }
 
             var canRetry = attempt < settings.MaxAttempts && admissionRequest.HasAlternativeTo(backend);
-            var sent = await forwarder.SendAsync(context, backend, HttpMethod.Post, request.UpstreamPath, request.ContentFor(location), backend.FirstByteTimeout);
+            var sent = await forwarder.SendAsync(context, record, backend, HttpMethod.Post, request.UpstreamPath, request.ContentFor(location), backend.FirstByteTimeout);
             ProxyError error;
             if (sent.Response is { } response)
             {

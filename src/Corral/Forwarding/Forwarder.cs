@@ -14,13 +14,14 @@ internal sealed class Forwarder(BackendClient client, TimeProvider time)
     /// <summary>
     /// Sends the request; <paramref name="firstByteTimeout"/> bounds the wait for the answer's headers (none when
     /// null). The result holds the answer, or the failure, or neither when the client left. The wait counts as the
-    /// backend's time in the request's record, unless <paramref name="recordWait"/> is false (sends that run side
-    /// by side, as a fan-out's).
+    /// backend's time in <paramref name="record"/>, unless <paramref name="recordWait"/> is false (sends that run
+    /// side by side, as a fan-out's).
     /// </summary>
-    public async Task<Sent> SendAsync(HttpContext context, Backend backend, HttpMethod method, string pathAndQuery, HttpContent? content, TimeSpan? firstByteTimeout, bool recordWait = true)
+    public async Task<Sent> SendAsync(
+        HttpContext context, RequestRecord? record, Backend backend, HttpMethod method, string pathAndQuery, HttpContent? content, TimeSpan? firstByteTimeout, bool recordWait = true)
     {
         var aborted = context.RequestAborted;
-        var request = client.CreateRequest(backend, method, pathAndQuery, context.Features.Get<Caller>());
+        var request = client.CreateRequest(backend, method, pathAndQuery, record?.Caller ?? context.Features.Get<Caller>());
         request.Content = content;
         CopyRequestHeaders(context.Request, request);
         using var firstByte = firstByteTimeout is { } limit && limit != Timeout.InfiniteTimeSpan ? CancellationTokenSource.CreateLinkedTokenSource(aborted) : null;
@@ -44,7 +45,7 @@ internal sealed class Forwarder(BackendClient client, TimeProvider time)
         }
 
         var waited = time.GetElapsedTime(started);
-        if (recordWait && context.Features.Get<RequestRecord>() is { } record)
+        if (recordWait && record is not null)
         {
             record.BackendWait += waited;
         }

@@ -36,7 +36,9 @@ internal sealed class PassThroughConverter : IRelayConverter
         response.StatusCode = (int)upstream.StatusCode;
         CopyHeaders(upstream, response);
         Streams = upstream.Content.Headers.ContentLength is null;
-        _ndjson = upstream.Content.Headers.ContentType?.MediaType is { } media && media.StartsWith("application/x-ndjson", StringComparison.OrdinalIgnoreCase);
+        // Read as sent, not parsed: parsing a media type costs more than the rest of the headers.
+        _ndjson = upstream.Content.Headers.NonValidated.TryGetValues("Content-Type", out var type)
+            && type.ToString().StartsWith("application/x-ndjson", StringComparison.OrdinalIgnoreCase);
         if (!upstream.IsSuccessStatusCode)
         {
             _errorBody = [];

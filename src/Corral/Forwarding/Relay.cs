@@ -18,12 +18,14 @@ internal sealed partial class Relay(ShutdownDrain drain, TimeProvider time, ILog
 {
     private const int BufferSize = 16 * 1024;
 
-    /// <summary>Relays <paramref name="upstream"/> from <paramref name="backend"/> to the client through <paramref name="converter"/>.</summary>
-    public async Task<RelayOutcome> RelayAsync(HttpContext context, Backend backend, HttpResponseMessage upstream, IRelayConverter converter)
+    /// <summary>
+    /// Relays <paramref name="upstream"/> from <paramref name="backend"/> to the client through <paramref name="converter"/>,
+    /// counting what it sends, the tokens and the first byte in <paramref name="record"/>.
+    /// </summary>
+    public async Task<RelayOutcome> RelayAsync(HttpContext context, RequestRecord? record, Backend backend, HttpResponseMessage upstream, IRelayConverter converter)
     {
         var aborted = context.RequestAborted;
         var response = context.Response;
-        var record = context.Features.Get<RequestRecord>();
         converter.Begin(context, upstream);
         if (HttpMethods.IsHead(context.Request.Method))
         {
@@ -96,11 +98,11 @@ internal sealed partial class Relay(ShutdownDrain drain, TimeProvider time, ILog
                 }
                 catch (Exception e) when (e is IOException or HttpRequestException && !aborted.IsCancellationRequested)
                 {
-                    return await FailAsync(context, backend, converter, output, UpstreamFailure.MidStream(backend, UpstreamFailure.Describe(e)));
+                    return await FailAsync(context, record, backend, converter, output, UpstreamFailure.MidStream(backend, UpstreamFailure.Describe(e)));
                 }
                 catch (OperationCanceledException) when (deadline.Cause(backend) is { } cause)
                 {
-                    return await FailAsync(context, backend, converter, output, cause);
+                    return await FailAsync(context, record, backend, converter, output, cause);
                 }
                 finally
                 {
@@ -160,10 +162,10 @@ internal sealed partial class Relay(ShutdownDrain drain, TimeProvider time, ILog
         }
     }
 
-    private async Task<RelayOutcome> FailAsync(HttpContext? context, Backend backend, IRelayConverter converter, RelayOutput output, string message)
+    private async Task<RelayOutcome> FailAsync(HttpContext? context, RequestRecord? record, Backend backend, IRelayConverter converter, RelayOutput output, string message)
     {
         LogBrokenStream(logger, backend.Name, message);
-        if (context?.Features.Get<RequestRecord>() is { } record)
+        if (record is not null)
         {
             record.Error ??= message;
         }

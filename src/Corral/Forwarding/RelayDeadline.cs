@@ -13,6 +13,7 @@ internal sealed class RelayDeadline : IDisposable
     private readonly CancellationTokenSource _source;
     private readonly CancellationTokenRegistration _onAborted;
     private readonly CancellationTokenRegistration _onDrained;
+    private readonly bool _linked;
     private readonly CancellationToken _aborted;
     private readonly CancellationToken _drain;
     private readonly TimeSpan _idle;
@@ -22,9 +23,19 @@ internal sealed class RelayDeadline : IDisposable
         _aborted = aborted;
         _drain = drain?.Expired ?? CancellationToken.None;
         _idle = idle;
-        _source = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
-        _onAborted = aborted.UnsafeRegister(static s => ((RelayDeadline)s!).Cut(), this);
-        _onDrained = _drain.UnsafeRegister(static s => ((RelayDeadline)s!).Cut(), this);
+        if (time == TimeProvider.System)
+        {
+            // One linked source on the real clock: half the objects of the general case, on every relayed answer.
+            _source = CancellationTokenSource.CreateLinkedTokenSource(aborted, _drain);
+            _linked = true;
+        }
+        else
+        {
+            // A source that follows the given clock (tests), cut by the client leaving or the drain.
+            _source = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+            _onAborted = aborted.UnsafeRegister(static s => ((RelayDeadline)s!).Cut(), this);
+            _onDrained = _drain.UnsafeRegister(static s => ((RelayDeadline)s!).Cut(), this);
+        }
     }
 
     public CancellationToken Token => _source.Token;
@@ -53,8 +64,12 @@ internal sealed class RelayDeadline : IDisposable
 
     public void Dispose()
     {
-        _onAborted.Dispose();
-        _onDrained.Dispose();
+        if (!_linked)
+        {
+            _onAborted.Dispose();
+            _onDrained.Dispose();
+        }
+
         _source.Dispose();
     }
 

@@ -95,13 +95,14 @@ internal sealed class BlobEndpoints(BackendFleet fleet, BackendClient client, Fo
     private async Task ForwardAsync(HttpContext context, Backend backend, HttpMethod method, string path, HttpContent? content)
     {
         using var lease = backend.Acquire();
-        if (context.Features.Get<RequestRecord>() is { } record)
+        var record = context.Features.Get<RequestRecord>();
+        if (record is not null)
         {
             record.Backend = backend;
             record.Attempts = 1;
         }
 
-        var sent = await forwarder.SendAsync(context, backend, method, path, content, firstByteTimeout: null);
+        var sent = await forwarder.SendAsync(context, record, backend, method, path, content, firstByteTimeout: null);
         if (sent.Response is not { } response)
         {
             await ErrorWriter.WriteAsync(context, sent.Failure is { } failure ? ProxyError.BadGateway(failure.Unreachable(backend)) : ProxyError.ClientLeft);
@@ -111,7 +112,7 @@ internal sealed class BlobEndpoints(BackendFleet fleet, BackendClient client, Fo
         using (response)
         {
             context.Response.Headers["X-Corral-Backend"] = backend.Name;
-            await relay.RelayAsync(context, backend, response, new PassThroughConverter());
+            await relay.RelayAsync(context, record, backend, response, new PassThroughConverter());
         }
     }
 

@@ -25,7 +25,8 @@ internal sealed class InferenceEndpoints(InferencePipeline pipeline, CorralSetti
 
     private async Task RouteAsync(HttpContext context, string upstreamPath, NativeRoute route)
     {
-        using var body = await NativeBody.ReadAsync(context, settings);
+        var record = context.Features.Get<RequestRecord>();
+        using var body = await NativeBody.ReadAsync(context, settings, record);
         if (body is null)
         {
             return;
@@ -49,7 +50,7 @@ internal sealed class InferenceEndpoints(InferencePipeline pipeline, CorralSetti
             Session = session.Length == 0 ? null : session,
             TakesSlot = route != NativeRoute.Show,
         };
-        if (await pipeline.RunAsync(context, request) is { } error)
+        if (await pipeline.RunAsync(context, record, request) is { } error)
         {
             await ErrorWriter.WriteAsync(context, error);
         }

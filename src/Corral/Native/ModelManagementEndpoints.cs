@@ -323,7 +323,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
         async Task ReadTargetAsync(Backend backend, int index)
         {
             using var lease = backend.Acquire();
-            var sent = await forwarder.SendAsync(context, backend, HttpMethod.Post, path, contentFor(backend), firstByteTimeout: null, recordWait: false);
+            var sent = await forwarder.SendAsync(context, record: null, backend, HttpMethod.Post, path, contentFor(backend), firstByteTimeout: null, recordWait: false);
             if (sent.Response is not { } upstream)
             {
                 if (sent.Failure is { } failure)

@@ -8,7 +8,7 @@ namespace Corral.Native;
 internal static class NativeBody
 {
     /// <summary>The parsed body (counted and, with <c>--log-bodies</c>, kept in the record), or null after an error answer was written.</summary>
-    public static async Task<JsonRequestBody?> ReadAsync(HttpContext context, CorralSettings settings)
+    public static async Task<JsonRequestBody?> ReadAsync(HttpContext context, CorralSettings settings, RequestRecord? record = null)
     {
         var (body, error) = await JsonRequestBody.ReadAsync(context.Request.BodyReader, settings.MaxBodyBytes, context.RequestAborted);
         if (body is null)
@@ -17,10 +17,10 @@ internal static class NativeBody
             return null;
         }
 
-        if (context.Features.Get<RequestRecord>() is { } record)
+        if ((record ?? context.Features.Get<RequestRecord>()) is { } kept)
         {
-            record.BytesIn = body.Length;
-            record.KeepRequestBody(body.Memory.Span);
+            kept.BytesIn = body.Length;
+            kept.KeepRequestBody(body.Memory.Span);
         }
 
         return body;

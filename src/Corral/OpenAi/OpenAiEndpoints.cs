@@ -117,7 +117,7 @@ internal sealed class OpenAiEndpoints(InferencePipeline pipeline, ModelCatalog c
                 },
                 Session = session,
             };
-            if (await pipeline.RunAsync(context, request) is { } error)
+            if (await pipeline.RunAsync(context, record, request) is { } error)
             {
                 await ErrorWriter.WriteAsync(context, error);
             }

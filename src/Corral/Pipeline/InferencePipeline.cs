@@ -12,10 +12,13 @@ namespace Corral.Pipeline;
 /// </summary>
 internal sealed class InferencePipeline(ModelCatalog catalog, FleetDispatcher fleet, Relay relay)
 {
-    /// <summary>Serves <paramref name="request"/>; returns the error to answer when no backend's answer was relayed.</summary>
-    public async Task<ProxyError?> RunAsync(HttpContext context, InferenceRequest request)
+    /// <summary>
+    /// Serves <paramref name="request"/>, writing what it learns into <paramref name="record"/> (the request's feature,
+    /// handed down rather than looked up again at every stage); returns the error to answer when no backend's answer
+    /// was relayed.
+    /// </summary>
+    public async Task<ProxyError?> RunAsync(HttpContext context, RequestRecord? record, InferenceRequest request)
     {
-        var record = context.Features.Get<RequestRecord>();
         if (record is not null)
         {
             record.Model = request.Model;
@@ -41,7 +44,7 @@ internal sealed class InferencePipeline(ModelCatalog catalog, FleetDispatcher fl
             record.ResolvedModel = model.Name;
         }
 
-        var sent = await fleet.SendAsync(context, model, request);
+        var sent = await fleet.SendAsync(context, record, model, request);
         if (sent.Dispatch is not { } dispatch)
         {
             return sent.Error;
@@ -49,7 +52,7 @@ internal sealed class InferencePipeline(ModelCatalog catalog, FleetDispatcher fl
 
         using (dispatch)
         {
-            var outcome = await relay.RelayAsync(context, dispatch.Backend, dispatch.Response, request.ConverterFor(dispatch.Backend, dispatch.Response));
+            var outcome = await relay.RelayAsync(context, record, dispatch.Backend, dispatch.Response, request.ConverterFor(dispatch.Backend, dispatch.Response));
             if (outcome == RelayOutcome.Completed)
             {
                 dispatch.Complete();

@@ -23,16 +23,20 @@ internal sealed class RecordMiddleware
         _next = next;
         _recorder = recorder;
         _time = time;
-        // One callback for every request (its state is the request's context): nothing allocated per request for it.
+        // One callback for every request (its state is the request's record): nothing allocated per request for it.
         _writeOverhead = WriteOverhead;
     }
 
     public async Task InvokeAsync(HttpContext context)
     {
         var surface = context.GetEndpoint()?.Metadata.GetMetadata<SurfaceRoute>();
-        var record = new RequestRecord(_time.GetTimestamp(), _time.GetUtcNow(), surface?.Route ?? string.Empty) { KeepsBodies = surface is not null && _recorder.KeepsBodies };
+        var record = new RequestRecord(_time.GetTimestamp(), _time.GetUtcNow(), surface?.Route ?? string.Empty)
+        {
+            KeepsBodies = surface is not null && _recorder.KeepsBodies,
+            Response = context.Response,
+        };
         context.Features.Set(record);
-        context.Response.OnStarting(_writeOverhead, context);
+        context.Response.OnStarting(_writeOverhead, record);
         if (surface is null)
         {
             await _next(context);
@@ -51,12 +55,8 @@ internal sealed class RecordMiddleware
 
     private Task WriteOverhead(object state)
     {
-        var context = (HttpContext)state;
-        if (context.Features.Get<RequestRecord>() is { } record)
-        {
-            context.Response.Headers["X-Corral-Overhead-Ms"] = Durations.Milliseconds(_recorder.Overhead(record, _time.GetTimestamp()));
-        }
-
+        var record = (RequestRecord)state;
+        record.Response!.Headers["X-Corral-Overhead-Ms"] = Durations.Milliseconds(_recorder.Overhead(record, _time.GetTimestamp()));
         return Task.CompletedTask;
     }
 }

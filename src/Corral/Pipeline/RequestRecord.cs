@@ -27,6 +27,9 @@ internal sealed class RequestRecord(long started, DateTimeOffset startedAt, stri
     /// <summary>The route as mapped, without the <c>/ollama</c> door.</summary>
     public string Route { get; } = route;
 
+    /// <summary>The answer the record belongs to (for the callback that stamps <c>X-Corral-Overhead-Ms</c> on it).</summary>
+    public HttpResponse? Response { get; init; }
+
     /// <summary>The key that authenticated the request (Access).</summary>
     public Caller? Caller { get; set; }
 
