@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using Corral.Fleet;
 using Corral.Hosting;
 using Corral.Pipeline;
@@ -118,11 +117,26 @@ internal sealed partial class Relay(ShutdownDrain drain, TimeProvider time, ILog
                 }
 
                 converter.Convert(buffer.AsSpan(0, read), output);
-                await FlushAsync(writer, output, record, aborted);
+                if (writer is not null && output.Pending > 0)
+                {
+                    Sent(output, record);
+                    if ((await writer.FlushAsync(aborted)).IsCanceled)
+                    {
+                        throw new OperationCanceledException(aborted);
+                    }
+                }
             }
 
             var whole = await converter.CompleteAsync(context, output);
-            await FlushAsync(writer, output, record, aborted);
+            if (writer is not null && output.Pending > 0)
+            {
+                Sent(output, record);
+                if ((await writer.FlushAsync(aborted)).IsCanceled)
+                {
+                    throw new OperationCanceledException(aborted);
+                }
+            }
+
             if (record is { FirstByteSent: null } && context!.Response.HasStarted)
             {
                 // A converter that answers whole (a translation) wrote its answer just now.
@@ -142,24 +156,15 @@ internal sealed partial class Relay(ShutdownDrain drain, TimeProvider time, ILog
         }
     }
 
-    private async ValueTask FlushAsync(PipeWriter? writer, RelayOutput output, RequestRecord? record, CancellationToken aborted)
+    // What a converter wrote goes out now: the first of it is the answer's first byte.
+    private void Sent(RelayOutput output, RequestRecord? record)
     {
-        if (writer is null || output.Pending == 0)
-        {
-            return;
-        }
-
         if (record is not null && record.FirstByteSent is null)
         {
             record.FirstByteSent = time.GetTimestamp();
         }
 
         output.Flushed();
-        var flushed = await writer.FlushAsync(aborted);
-        if (flushed.IsCanceled)
-        {
-            throw new OperationCanceledException(aborted);
-        }
     }
 
     private async Task<RelayOutcome> FailAsync(HttpContext? context, RequestRecord? record, Backend backend, IRelayConverter converter, RelayOutput output, string message)
