@@ -42,14 +42,7 @@ internal sealed class CorralServer : IAsyncDisposable
         builder.WebHost.UseUrls(settings.Listen);
         // With socket completions inline (Program.cs), let Kestrel run request processing on the same thread
         // instead of queueing it: one less hop per read and write. Safe because nothing on the request path blocks.
-        builder.WebHost.UseSockets(sockets =>
-        {
-            sockets.UnsafePreferInlineScheduling = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
-            // Read a client's next request straight into a buffer rather than first waiting with a zero-byte read:
-            // that read is one more syscall per request (it comes back EAGAIN), for the saving of a pooled buffer
-            // per idle kept-alive connection.
-            sockets.WaitForDataBeforeAllocatingBuffer = false;
-        });
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
