@@ -48,6 +48,10 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
     private readonly sqlite3_stmt _deleteRecords;
     private readonly sqlite3_stmt _deleteRollupHour;
     private readonly Dictionary<string, long> _names = new(StringComparer.Ordinal);
+
+    // In front of _names, by reference: most names come back as the very same string objects (a key's, a route's,
+    // a catalog id), which this finds without hashing their characters.
+    private readonly Dictionary<string, long> _namesByReference = new(ReferenceEqualityComparer.Instance);
     private readonly List<string> _namesOfBatch = [];
     private readonly Dictionary<RollupKey, UsageTotals> _batchRollups = [];
     private readonly Dictionary<RollupKey, UsageTotals> _cachedRollups = [];
@@ -150,6 +154,8 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
             {
                 _names.Remove(name);
             }
+
+            _namesByReference.Clear();
 
             _cachedRollups.Clear();
             throw;
@@ -435,8 +441,19 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
             return 0;
         }
 
-        if (_names.TryGetValue(name, out var id))
+        if (_namesByReference.TryGetValue(name, out var id))
         {
+            return id;
+        }
+
+        if (_namesByReference.Count >= MaxCachedNames)
+        {
+            _namesByReference.Clear();
+        }
+
+        if (_names.TryGetValue(name, out id))
+        {
+            _namesByReference[name] = id;
             return id;
         }
 
@@ -472,6 +489,7 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
         }
 
         _names[name] = id;
+        _namesByReference[name] = id;
         return id;
     }
 
