@@ -11,7 +11,7 @@ internal sealed class CatalogSnapshot
 {
     private const int MaxResolvedNames = 4096;
     private readonly FrozenDictionary<string, CatalogModel> _byKey;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CatalogModel?> _resolved = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CatalogMatch> _resolved = new(StringComparer.Ordinal);
 
     private CatalogSnapshot(IReadOnlyList<CatalogModel> models, FrozenDictionary<string, CatalogModel> byKey, IReadOnlyList<BackendListing> listings, IReadOnlyList<DigestConflict> conflicts, byte[] tagsJson, DateTimeOffset createdAt)
     {
@@ -36,22 +36,23 @@ internal sealed class CatalogSnapshot
 
     /// <summary>
     /// A requested name already resolved against this snapshot (clients repeat the same few names, and
-    /// resolving one builds several strings). Bounded, since names come from clients.
+    /// resolving one builds several strings). Bounded, since names come from clients. The match holds the name as
+    /// first asked, so that requests naming the same model share one string object.
     /// </summary>
-    public CatalogModel? Resolve<TState>(string requested, TState state, Func<string, TState, CatalogModel?> resolve)
+    public CatalogMatch Resolve<TState>(string requested, TState state, Func<string, TState, CatalogModel?> resolve)
     {
-        if (_resolved.TryGetValue(requested, out var model))
+        if (_resolved.TryGetValue(requested, out var match))
         {
-            return model;
+            return match;
         }
 
-        model = resolve(requested, state);
+        match = new CatalogMatch(requested, resolve(requested, state));
         if (_resolved.Count < MaxResolvedNames)
         {
-            _resolved.TryAdd(requested, model);
+            _resolved.TryAdd(requested, match);
         }
 
-        return model;
+        return match;
     }
 
     /// <summary>Finds a model by the lookup key from <see cref="ModelCatalog.KeyOf"/>.</summary>

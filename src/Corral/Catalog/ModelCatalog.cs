@@ -45,6 +45,10 @@ internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient lis
     public async ValueTask<CatalogModel?> FindAsync(string model, CancellationToken cancellationToken) =>
         Resolve(await GetAsync(cancellationToken), model);
 
+    /// <summary>Finds a requested model, with the requested name as the catalog keeps it (<see cref="CatalogMatch"/>).</summary>
+    public async ValueTask<CatalogMatch> MatchAsync(string model, CancellationToken cancellationToken) =>
+        Match(await GetAsync(cancellationToken), model);
+
     /// <summary>Marks the list out of date (after pull, create, copy, delete): the next request refreshes it.</summary>
     public void Invalidate() => Volatile.Write(ref _invalidated, true);
 
@@ -85,7 +89,9 @@ internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient lis
     /// that a prefix which happens to look like the start of a dotted name (<c>llama3</c> and <c>llama3.2</c>)
     /// does not hide the unprefixed model.
     /// </summary>
-    public CatalogModel? Resolve(CatalogSnapshot snapshot, string requested) =>
+    public CatalogModel? Resolve(CatalogSnapshot snapshot, string requested) => Match(snapshot, requested).Model;
+
+    private CatalogMatch Match(CatalogSnapshot snapshot, string requested) =>
         snapshot.Resolve(requested, (this, snapshot), static (name, state) =>
             state.snapshot.Find(state.Item1.KeyOf(name)) ?? state.snapshot.Find(ModelName.Key(name)));
 

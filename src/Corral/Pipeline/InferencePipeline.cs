@@ -24,24 +24,25 @@ internal sealed class InferencePipeline(ModelCatalog catalog, FleetDispatcher fl
             record.Model = request.Model;
         }
 
-        CatalogModel? model;
+        CatalogMatch match;
         try
         {
-            model = await catalog.FindAsync(request.Model, context.RequestAborted);
+            match = await catalog.MatchAsync(request.Model, context.RequestAborted);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             return ProxyError.ClientLeft;
         }
 
-        if (model is null)
-        {
-            return request.NotFound();
-        }
-
         if (record is not null)
         {
-            record.ResolvedModel = model.Name;
+            record.Model = match.Asked;
+            record.ResolvedModel = match.Model?.Name;
+        }
+
+        if (match.Model is not { } model)
+        {
+            return request.NotFound();
         }
 
         var sent = await fleet.SendAsync(context, record, model, request);

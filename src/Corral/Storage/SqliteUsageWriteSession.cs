@@ -30,6 +30,9 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
     private const long SequenceMask = (1L << SequenceBits) - 1;
     private const int RecordColumns = 21;
 
+    // The record's columns that hold a name (usage_names ids), in the order of _previousNames.
+    private const int NameColumns = 7;
+
     private const string RecordColumnList = """
         id, time_ms, key_id, key_name, end_user, route, model, resolved_model, backend, status, error, prompt_tokens,
         completion_tokens, queue_us, ttft_us, duration_us, overhead_us, bytes_in, bytes_out, attempts, cancelled
@@ -53,10 +56,16 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
     // a catalog id), which this finds without hashing their characters.
     private readonly Dictionary<string, long> _namesByReference = new(ReferenceEqualityComparer.Instance);
     private readonly List<string> _namesOfBatch = [];
+
+    // In front of both, the previous record's name and its id, column by column: consecutive records mostly share
+    // them, and a reference comparison finds them before any dictionary.
+    private readonly NameSlot[] _previousNames = new NameSlot[NameColumns];
     private readonly Dictionary<RollupKey, UsageTotals> _batchRollups = [];
     private readonly Dictionary<RollupKey, UsageTotals> _cachedRollups = [];
     private readonly List<RollupKey> _expired = [];
     private readonly long[] _ids = new long[RowsPerInsert];
+    private RollupKey _previousRollupKey;
+    private UsageTotals? _previousRollup;
     private byte[] _blob = new byte[256];
     private long _newestHour;
     private long _sequence;
@@ -123,6 +132,7 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
         }
 
         _batchRollups.Clear();
+        _previousRollup = null;
         _namesOfBatch.Clear();
         Execute("BEGIN IMMEDIATE;");
         try
@@ -156,7 +166,7 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
             }
 
             _namesByReference.Clear();
-
+            Array.Clear(_previousNames);
             _cachedRollups.Clear();
             throw;
         }
@@ -267,13 +277,13 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
     {
         var s = statement.DangerousGetHandle();
         var time = record.Time.ToUnixTimeMilliseconds();
-        var keyId = NameId(record.KeyId);
-        var keyName = NameId(record.KeyName);
-        var user = NameId(record.User);
-        var route = NameId(record.Route);
-        var model = NameId(record.Model);
-        var resolved = NameId(record.ResolvedModel);
-        var backend = NameId(record.Backend);
+        var keyId = NameId(0, record.KeyId);
+        var keyName = NameId(1, record.KeyName);
+        var user = NameId(2, record.User);
+        var route = NameId(3, record.Route);
+        var model = NameId(4, record.Model);
+        var resolved = NameId(5, record.ResolvedModel);
+        var backend = NameId(6, record.Backend);
 
         SqliteNative.BindInt64(s, offset + 2, time);
         BindName(s, offset + 3, keyId);
@@ -318,10 +328,18 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
         }
 
         var key = new RollupKey(UsageHours.Floor(time), keyId, keyName, user, route, resolved != 0 ? resolved : model, backend, record.Status);
-        if (!_batchRollups.TryGetValue(key, out var totals))
+        // Consecutive records mostly share their rollup row: compared field by field before the dictionary hashes.
+        var totals = _previousRollup;
+        if (totals is null || key != _previousRollupKey)
         {
-            totals = new UsageTotals();
-            _batchRollups.Add(key, totals);
+            if (!_batchRollups.TryGetValue(key, out totals))
+            {
+                totals = new UsageTotals();
+                _batchRollups.Add(key, totals);
+            }
+
+            _previousRollupKey = key;
+            _previousRollup = totals;
         }
 
         totals.Add(record.Status, record.PromptTokens, record.CompletionTokens, record.TtftMs, record.DurationMs);
@@ -431,6 +449,21 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
 
         // SQLite copies the value (SQLITE_TRANSIENT), so the buffer is reused.
         Check(raw.sqlite3_bind_blob(statement, index, _blob.AsSpan(0, histogram.EncodeTo(_blob))));
+    }
+
+    // The id of the name in a column of the record (see _previousNames).
+    private long NameId(int column, string? name)
+    {
+        ref var previous = ref _previousNames[column];
+        if (ReferenceEquals(previous.Name, name))
+        {
+            // A slot never filled holds (null, 0): no name.
+            return previous.Id;
+        }
+
+        var id = NameId(name);
+        previous = new NameSlot(name, id);
+        return id;
     }
 
     // The id of a name in usage_names, 0 for none; new names are inserted within the batch's transaction.
@@ -560,6 +593,8 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
             SqliteException.ThrowExceptionForRC(rc, _db);
         }
     }
+
+    private readonly record struct NameSlot(string? Name, long Id);
 
     private readonly record struct RollupKey(long HourMs, long KeyId, long KeyName, long User, long Route, long Model, long Backend, int Status);
 }

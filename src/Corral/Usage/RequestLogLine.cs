@@ -40,7 +40,8 @@ internal static class RequestLogLine
 
     /// <summary>
     /// Writes the record as one JSON object (without the line break) and flushes the writer. The values that repeat
-    /// from line to line (key, route, resolved model, backend: the same string objects every time) are encoded once,
+    /// from line to line (key, route, model as asked and resolved, backend: the same string objects every time, see
+    /// <see cref="Catalog.CatalogMatch"/>) are encoded once,
     /// through <paramref name="encoded"/>, the caller's cache.
     /// </summary>
     public static void Write(Utf8JsonWriter writer, UsageRecord record, EncodedStrings? encoded = null)
@@ -53,7 +54,7 @@ internal static class RequestLogLine
         String(writer, s_keyName, record.KeyName, encoded);
         String(writer, s_user, record.User);
         String(writer, s_route, record.Route, encoded);
-        String(writer, s_model, record.Model);
+        String(writer, s_model, record.Model, encoded);
         String(writer, s_resolvedModel, record.ResolvedModel, encoded);
         String(writer, s_backend, record.Backend, encoded);
         writer.WriteNumber(s_status, record.Status);

@@ -10,15 +10,15 @@ namespace Corral.Usage;
 /// itself so that other writers can share that lock (dotnet/runtime does so on purpose, see its SyncTextWriter);
 /// it flushes every write, so nothing of a log line is pending while the lock is held. Pipe atomicity alone would
 /// not do: Console.Out hands a line longer than its 256-character buffer to the pipe in several writes, and a
-/// batch written in between would land inside that line. Batches are whole lines of at most
-/// <see cref="MaxBatchBytes"/> (unless one line is longer) written in one call: 64 KB rather than a pipe's atomic
+/// batch written in between would land inside that line. Batches are whole lines, written in one call
+/// once they reach <see cref="MaxBatchBytes"/> (or at the end of a drain): 64 KB rather than a pipe's atomic
 /// 4 KB (PIPE_BUF), because within Corral the lock already keeps writers apart, Corral is the only writer of its
 /// output wherever it runs as a service (a terminal, journald, a container's log), and a write a sixteenth as often
 /// saves about 0.2 µs a line (bench/README.md).
 /// </remarks>
 internal sealed class RequestLogOutput
 {
-    /// <summary>The most bytes of whole lines one write takes.</summary>
+    /// <summary>The size at which a batch of whole lines is written (it exceeds it by at most its last line).</summary>
     public const int MaxBatchBytes = 64 * 1024;
 
     private readonly Stream _stream;

@@ -18,6 +18,10 @@ namespace Corral.Usage;
 /// </remarks>
 internal sealed class RequestMetrics : IUsageObserver
 {
+    // Per thread, as requests run on pool threads: the last label combination seen and its series.
+    [ThreadStatic]
+    private static PreviousSeries s_previous;
+
     private readonly ConcurrentDictionary<SeriesKey, Series> _series = new();
     private readonly Counter _requests;
     private readonly Histogram _duration;
@@ -45,10 +49,7 @@ internal sealed class RequestMetrics : IUsageObserver
     public void Observe(UsageRecord record)
     {
         var key = new SeriesKey(record.Route, record.ResolvedModel ?? string.Empty, record.Backend ?? string.Empty, record.Status, _perKey ? record.KeyName ?? string.Empty : null);
-        if (!_series.TryGetValue(key, out var series))
-        {
-            series = _series.GetOrAdd(key, NewSeries);
-        }
+        var series = SeriesOf(key);
 
         series.Requests.Inc(1, Exemplar.None);
         series.Duration.Observe(record.DurationMs / 1000, Exemplar.None);
@@ -77,6 +78,25 @@ internal sealed class RequestMetrics : IUsageObserver
         {
             _failovers.WithLabels(record.FailedOver[i]).Inc(1, Exemplar.None);
         }
+    }
+
+    // The series of the thread's previous request when its labels are the same string objects (the catalog's, the
+    // fleet's, the routes' constants: the usual case), found without hashing them; otherwise the dictionary's.
+    private Series SeriesOf(SeriesKey key)
+    {
+        ref var previous = ref s_previous;
+        if (previous.Metrics == this && previous.Key.SameObjects(key))
+        {
+            return previous.Series;
+        }
+
+        if (!_series.TryGetValue(key, out var series))
+        {
+            series = _series.GetOrAdd(key, NewSeries);
+        }
+
+        previous = new PreviousSeries(this, key, series);
+        return series;
     }
 
     private Series NewSeries(SeriesKey key)
@@ -108,7 +128,14 @@ internal sealed class RequestMetrics : IUsageObserver
     };
 
     /// <summary>One label combination of a request; <see cref="KeyName"/> is null unless metrics are per key.</summary>
-    private readonly record struct SeriesKey(string Route, string Model, string Backend, int Status, string? KeyName);
+    private readonly record struct SeriesKey(string Route, string Model, string Backend, int Status, string? KeyName)
+    {
+        public bool SameObjects(SeriesKey other) =>
+            Status == other.Status && ReferenceEquals(Route, other.Route) && ReferenceEquals(Model, other.Model)
+            && ReferenceEquals(Backend, other.Backend) && ReferenceEquals(KeyName, other.KeyName);
+    }
+
+    private readonly record struct PreviousSeries(RequestMetrics? Metrics, SeriesKey Key, Series Series);
 
     /// <summary>Every series one label combination of a request feeds, looked up once.</summary>
     private sealed record Series(
