@@ -6,9 +6,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Corral.Benchmarks;
 
 /// <summary>
-/// The request log's writer thread, per line: formatting a usage record with <c>Utf8JsonWriter</c> into the pooled
-/// line buffer, copying it into the batch, and (every ~10 lines, when 4 KB are full) writing the batch to a pipe
-/// under a lock, as standard output is written. A thread reads the pipe's other end and throws the bytes away, as a
+/// The request log's writer thread, per line: formatting a usage record into the batch's pooled buffer
+/// (<see cref="RequestLogLine.Write"/>) and, once the batch is full, writing it to a pipe under a lock, as standard
+/// output is written. A thread reads the pipe's other end and throws the bytes away, as a
 /// log collector (journald, a container runtime) would.
 /// </summary>
 [MemoryDiagnoser]
@@ -22,8 +22,8 @@ public class RequestLogBenchmarks
     private UsageRecord _record = null!;
     private UsageRecord _withBodies = null!;
 
-    /// <summary>The most bytes one write takes: 4096 (PIPE_BUF, what Corral uses) or 64 KB, to see what atomicity costs.</summary>
-    [Params(RequestLogOutput.MaxBatchBytes, 65536)]
+    /// <summary>The size at which a batch is written: 4096 (a pipe's atomic PIPE_BUF) or Corral's 64 KB.</summary>
+    [Params(4096, RequestLogOutput.MaxBatchBytes)]
     public int BatchBytes { get; set; }
 
     [GlobalSetup]

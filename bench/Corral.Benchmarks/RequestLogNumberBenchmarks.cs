@@ -44,9 +44,12 @@ public class RequestLogNumberBenchmarks
         _buffer.ResetWrittenCount();
         _writer.Reset(_buffer);
         _writer.WriteStartObject();
+        Span<byte> digits = stackalloc byte[24];
         foreach (var v in _values)
         {
-            RequestLogLine.Milliseconds(_writer, s_name, v);
+            var length = RequestLogLine.Milliseconds(v, digits);
+            _writer.WritePropertyName(s_name);
+            _writer.WriteRawValue(digits[..length], skipInputValidation: true);
         }
 
         _writer.WriteEndObject();

@@ -33,8 +33,7 @@ internal sealed class RequestLogBatch : IDisposable
     public void Add(UsageRecord record)
     {
         // Formatted in place, after the lines before it: no copy of the line.
-        _json.Reset(_batch);
-        RequestLogLine.Write(_json, record, _encoded);
+        RequestLogLine.Write(_batch, _json, record, _encoded);
         _batch.Write("\n"u8);
         _lines++;
         if (_batch.Count >= _maxBatchBytes)

@@ -82,6 +82,19 @@ public sealed class RequestLogLineTests
         JsonDocument.Parse(text).RootElement.GetProperty("responseText").GetString().Should().Be(record.ResponseText);
     }
 
+    [Fact]
+    public void Write_TimesOfOneLog_EachItsOwn_AcrossSecondsAndDays()
+    {
+        var encoded = new EncodedStrings();
+        var start = new DateTimeOffset(2026, 12, 31, 23, 59, 59, 998, TimeSpan.Zero);
+        string[] expected = ["2026-12-31T23:59:59.998Z", "2026-12-31T23:59:59.999Z", "2027-01-01T00:00:00.000Z", "2027-01-01T00:00:00.001Z", "2027-01-02T00:00:00.001Z"];
+        TimeSpan[] offsets = [TimeSpan.Zero, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(3), TimeSpan.FromDays(1) + TimeSpan.FromMilliseconds(3)];
+
+        var times = offsets.Select(o => JsonDocument.Parse(Format(RequestMetricsTests.Record() with { Time = start + o }, encoded)).RootElement.GetProperty("time").GetString());
+
+        times.Should().Equal(expected);
+    }
+
     [Theory]
     [InlineData(0, "0")]
     [InlineData(0.0004, "0")]
@@ -95,22 +108,27 @@ public sealed class RequestLogLineTests
     [InlineData(double.NaN, "0")]
     public void Milliseconds_FixedPointToTheMicrosecond_NoTrailingZeros(double milliseconds, string expected)
     {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, RequestLogLine.WriterOptions))
-        {
-            writer.WriteStartObject();
-            RequestLogLine.Milliseconds(writer, JsonEncodedText.Encode("ms"), milliseconds);
-            writer.WriteEndObject();
-        }
+        var digits = new byte[24];
+        var length = RequestLogLine.Milliseconds(milliseconds, digits);
 
-        Encoding.UTF8.GetString(buffer.WrittenSpan).Should().Be($$"""{"ms":{{expected}}}""");
+        Encoding.UTF8.GetString(digits, 0, length).Should().Be(expected);
     }
 
+    // The line as the log writes it, with its cache of encoded strings (twice, so the second line comes from the
+    // cache) and without one; all three must be the same.
     private static string Line(UsageRecord record)
     {
+        var encoded = new EncodedStrings();
+        var lines = new[] { Format(record, encoded), Format(record, encoded), Format(record, encoded: null) };
+        lines.Distinct().Should().ContainSingle("the cache changes nothing of the line");
+        return lines[0];
+    }
+
+    private static string Format(UsageRecord record, EncodedStrings? encoded)
+    {
         var buffer = new ArrayBufferWriter<byte>();
-        using var writer = new Utf8JsonWriter(buffer, RequestLogLine.WriterOptions);
-        RequestLogLine.Write(writer, record);
+        using var strings = new Utf8JsonWriter(buffer, RequestLogLine.WriterOptions);
+        RequestLogLine.Write(buffer, strings, record, encoded);
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 }
