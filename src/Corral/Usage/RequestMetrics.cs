@@ -18,7 +18,8 @@ namespace Corral.Usage;
 /// </remarks>
 internal sealed class RequestMetrics : IUsageObserver
 {
-    // Per thread, as requests run on pool threads: the last label combination seen and its series.
+    // Per thread, as requests run on pool threads: the last label combination seen and its series (holding at most
+    // one RequestMetrics per thread alive after its Corral stopped, as tests start several in one process).
     [ThreadStatic]
     private static PreviousSeries s_previous;
 
