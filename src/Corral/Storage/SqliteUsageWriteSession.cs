@@ -51,19 +51,15 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
     private readonly sqlite3_stmt _deleteRecords;
     private readonly sqlite3_stmt _deleteRollupHour;
     private readonly Dictionary<string, long> _names = new(StringComparer.Ordinal);
-
-    // In front of _names, by reference: most names come back as the very same string objects (a key's, a route's,
-    // a catalog id), which this finds without hashing their characters.
-    private readonly Dictionary<string, long> _namesByReference = new(ReferenceEqualityComparer.Instance);
     private readonly List<string> _namesOfBatch = [];
 
-    // In front of both, the previous record's name and its id, column by column: consecutive records mostly share
-    // them, and a reference comparison finds them before any dictionary.
+    // In front of _names, the previous record's name and its id, column by column: consecutive records mostly share
+    // them (a key's, a route's, a catalog id: the very same string objects), and a reference comparison finds them
+    // without hashing their characters.
     private readonly NameSlot[] _previousNames = new NameSlot[NameColumns];
     private readonly Dictionary<RollupKey, UsageTotals> _batchRollups = [];
     private readonly Dictionary<RollupKey, UsageTotals> _cachedRollups = [];
     private readonly List<RollupKey> _expired = [];
-    private readonly long[] _ids = new long[RowsPerInsert];
     private RollupKey _previousRollupKey;
     private UsageTotals? _previousRollup;
     private byte[] _blob = new byte[256];
@@ -165,7 +161,6 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
                 _names.Remove(name);
             }
 
-            _namesByReference.Clear();
             Array.Clear(_previousNames);
             _cachedRollups.Clear();
             throw;
@@ -223,8 +218,7 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
             var record = records[start + row];
             var offset = row * RecordColumns;
             BindRecord(_insertRecords, offset, record);
-            _ids[row] = NextId(record.Time.ToUnixTimeMilliseconds());
-            SqliteNative.BindInt64(statement, offset + 1, _ids[row]);
+            SqliteNative.BindInt64(statement, offset + 1, NextId(record.Time.ToUnixTimeMilliseconds()));
         }
 
         var rc = SqliteNative.Step(statement);
@@ -474,19 +468,8 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
             return 0;
         }
 
-        if (_namesByReference.TryGetValue(name, out var id))
+        if (_names.TryGetValue(name, out var id))
         {
-            return id;
-        }
-
-        if (_namesByReference.Count >= MaxCachedNames)
-        {
-            _namesByReference.Clear();
-        }
-
-        if (_names.TryGetValue(name, out id))
-        {
-            _namesByReference[name] = id;
             return id;
         }
 
@@ -522,7 +505,6 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
         }
 
         _names[name] = id;
-        _namesByReference[name] = id;
         return id;
     }
 
