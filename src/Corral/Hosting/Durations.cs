@@ -1,10 +1,15 @@
+using System.Buffers.Text;
 using System.Globalization;
+using System.Text;
 
 namespace Corral.Hosting;
 
 /// <summary>How Corral writes a duration in its messages and headers: seconds or milliseconds, up to three decimals.</summary>
 internal static class Durations
 {
+    /// <summary>The longest <see cref="Milliseconds(long, Span{byte})"/> writes.</summary>
+    public const int MaxMillisecondsLength = 24;
+
     /// <summary><c>2.5</c> for two and a half seconds.</summary>
     public static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
 
@@ -15,22 +20,31 @@ internal static class Durations
     /// </summary>
     public static string Milliseconds(TimeSpan span)
     {
-        var micros = span <= TimeSpan.Zero ? 0 : (span.Ticks + 5) / 10;
-        Span<char> text = stackalloc char[32];
-        (micros / 1000).TryFormat(text, out var length, default, CultureInfo.InvariantCulture);
+        Span<byte> text = stackalloc byte[MaxMillisecondsLength];
+        var length = Milliseconds(span <= TimeSpan.Zero ? 0 : (span.Ticks + 5) / 10, text);
+        return Encoding.ASCII.GetString(text[..length]);
+    }
+
+    /// <summary>
+    /// <paramref name="micros"/> (not negative) as milliseconds, <c>1253.88</c>, <c>0.012</c>, <c>0</c>, in ASCII
+    /// into <paramref name="utf8"/> (at least <see cref="MaxMillisecondsLength"/> bytes); returns the length.
+    /// </summary>
+    public static int Milliseconds(long micros, Span<byte> utf8)
+    {
+        Utf8Formatter.TryFormat(micros / 1000, utf8, out var length);
         var fraction = (int)(micros % 1000);
         if (fraction != 0)
         {
-            text[length++] = '.';
-            text[length++] = (char)('0' + (fraction / 100));
-            text[length++] = (char)('0' + (fraction / 10 % 10));
-            text[length++] = (char)('0' + (fraction % 10));
-            while (text[length - 1] == '0')
+            utf8[length++] = (byte)'.';
+            utf8[length++] = (byte)('0' + (fraction / 100));
+            utf8[length++] = (byte)('0' + (fraction / 10 % 10));
+            utf8[length++] = (byte)('0' + (fraction % 10));
+            while (utf8[length - 1] == '0')
             {
                 length--;
             }
         }
 
-        return new string(text[..length]);
+        return length;
     }
 }

@@ -11,7 +11,7 @@ namespace Corral.Usage;
 internal sealed class EncodedStrings
 {
     /// <summary>The fields a caller may ask <see cref="Of(int, string)"/> about, 0 to this less one.</summary>
-    public const int Fields = 8;
+    public const int Fields = 6;
 
     private const int MaxEntries = 1024;
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Corral.Hosting;
 
 namespace Corral.Usage;
 
@@ -16,7 +17,7 @@ internal static class RequestLogLine
     /// <summary>Writes non-ASCII text as is (it is UTF-8); quotes, backslashes and control characters, line breaks included, are still escaped, so a line never breaks.</summary>
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
-    // The longest a number takes: a long (20 characters), or milliseconds (up to 17 digits, the point, 3 decimals).
+    // The longest a number takes: a long (20 characters), or milliseconds (Durations.MaxMillisecondsLength).
     private const int MaxNumberLength = 24;
 
     /// <summary>
@@ -43,6 +44,7 @@ internal static class RequestLogLine
         {
             encoded.Iso8601(record.Time.UtcDateTime, time);
         }
+
         line.Raw("\",\"keyId\":"u8);
         line.String(record.KeyId, encoded, 0);
         line.Raw(",\"keyName\":"u8);
@@ -107,28 +109,12 @@ internal static class RequestLogLine
     /// <summary>
     /// Milliseconds to the microsecond (the finest a log reader uses), as a fixed-point number without trailing
     /// zeros: <c>1253.88</c>, <c>0.012</c>, <c>0</c>; written into <paramref name="digits"/> (at least 24 bytes),
-    /// returning the length. Written by hand because formatting a double in its shortest round-trip form costs
-    /// more than the rest of the line (measured in bench/README.md).
+    /// returning the length. Digit by digit (<see cref="Durations.Milliseconds(long, Span{byte})"/>, as the overhead
+    /// header), because formatting a double in its shortest round-trip form costs more than the rest of the line
+    /// (measured in bench/README.md).
     /// </summary>
-    public static int Milliseconds(double milliseconds, Span<byte> digits)
-    {
-        var micros = double.IsFinite(milliseconds) && milliseconds > 0 ? (long)Math.Round(milliseconds * 1000, MidpointRounding.AwayFromZero) : 0;
-        Utf8Formatter.TryFormat(micros / 1000, digits, out var length);
-        var fraction = (int)(micros % 1000);
-        if (fraction != 0)
-        {
-            digits[length++] = (byte)'.';
-            digits[length++] = (byte)('0' + (fraction / 100));
-            digits[length++] = (byte)('0' + (fraction / 10 % 10));
-            digits[length++] = (byte)('0' + (fraction % 10));
-            while (digits[length - 1] == '0')
-            {
-                length--;
-            }
-        }
-
-        return length;
-    }
+    public static int Milliseconds(double milliseconds, Span<byte> digits) =>
+        Durations.Milliseconds(double.IsFinite(milliseconds) && milliseconds > 0 ? (long)Math.Round(milliseconds * 1000, MidpointRounding.AwayFromZero) : 0, digits);
 
     /// <summary>yyyy-MM-ddTHH:mm:ss.fffZ into 24 bytes, digit by digit: a custom DateTime format costs more than the rest of the line's numbers.</summary>
     public static void Iso8601(DateTime utc, Span<byte> output)
