@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using Corral.Fleet;
 using Corral.Hosting;
 using Corral.Pipeline;
@@ -117,24 +118,16 @@ internal sealed partial class Relay(ShutdownDrain drain, TimeProvider time, ILog
                 }
 
                 converter.Convert(buffer.AsSpan(0, read), output);
-                if (writer is not null && output.Pending > 0)
+                if ((await SendAsync(writer, output, record, aborted)).IsCanceled)
                 {
-                    Sent(output, record);
-                    if ((await writer.FlushAsync(aborted)).IsCanceled)
-                    {
-                        throw new OperationCanceledException(aborted);
-                    }
+                    throw new OperationCanceledException(aborted);
                 }
             }
 
             var whole = await converter.CompleteAsync(context, output);
-            if (writer is not null && output.Pending > 0)
+            if ((await SendAsync(writer, output, record, aborted)).IsCanceled)
             {
-                Sent(output, record);
-                if ((await writer.FlushAsync(aborted)).IsCanceled)
-                {
-                    throw new OperationCanceledException(aborted);
-                }
+                throw new OperationCanceledException(aborted);
             }
 
             if (record is { FirstByteSent: null } && context!.Response.HasStarted)
@@ -156,15 +149,22 @@ internal sealed partial class Relay(ShutdownDrain drain, TimeProvider time, ILog
         }
     }
 
-    // What a converter wrote goes out now: the first of it is the answer's first byte.
-    private void Sent(RelayOutput output, RequestRecord? record)
+    // What a converter wrote goes out now (the first of it is the answer's first byte); nothing when it wrote nothing.
+    // Not async: the writer's flush is returned, not awaited, so no state machine of its own runs per chunk.
+    private ValueTask<FlushResult> SendAsync(PipeWriter? writer, RelayOutput output, RequestRecord? record, CancellationToken aborted)
     {
+        if (writer is null || output.Pending == 0)
+        {
+            return default;
+        }
+
         if (record is not null && record.FirstByteSent is null)
         {
             record.FirstByteSent = time.GetTimestamp();
         }
 
         output.Flushed();
+        return writer.FlushAsync(aborted);
     }
 
     private async Task<RelayOutcome> FailAsync(HttpContext? context, RequestRecord? record, Backend backend, IRelayConverter converter, RelayOutput output, string message)
