@@ -116,6 +116,10 @@ public class HotPathBenchmarks : IDisposable
             return Task.CompletedTask;
         }
 
+        public Task<bool> UpdateKeyAsync(StoredKey key, CancellationToken cancellationToken) => Task.FromResult(false);
+
         public Task<bool> RevokeKeyAsync(string id, DateTimeOffset at, CancellationToken cancellationToken) => Task.FromResult(false);
+
+        public Task RecordKeyUseAsync(IReadOnlyCollection<(string Id, DateTimeOffset At)> uses, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

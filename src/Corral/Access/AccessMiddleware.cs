@@ -5,7 +5,9 @@ namespace Corral.Access;
 
 /// <summary>
 /// Authenticates every request except the health probes with <c>Authorization: Bearer &lt;key&gt;</c>, and
-/// refuses user keys on admin-only endpoints. Runs after routing so that it can read the endpoint's metadata.
+/// refuses user keys on admin-only endpoints. A key with rates gets them in the headers of every answer of a
+/// surface that shows them (<see cref="IRateLimitHeaders"/>); the rates themselves are counted by the pipeline,
+/// for requests that name a model. Runs after routing so that it can read the endpoint's metadata.
 /// An endpoint marked <see cref="MetricsTokenEndpoint"/> also takes the <c>--metrics-token</c>, held here only as its
 /// hash and compared in constant time.
 /// </summary>
@@ -54,8 +56,20 @@ internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, Corra
             record.Caller = caller;
         }
 
+        if (caller.State is { Limits.HasRates: true } state && endpoint?.Metadata.GetMetadata<IRateLimitHeaders>() is { } rateHeaders)
+        {
+            context.Response.OnStarting(s_writeRateHeaders, (context.Response, state, rateHeaders));
+        }
+
         return next(context);
     }
+
+    private static readonly Func<object, Task> s_writeRateHeaders = static state =>
+    {
+        var (response, key, headers) = ((HttpResponse, KeyState, IRateLimitHeaders))state;
+        headers.Write(response.Headers, key.Status());
+        return Task.CompletedTask;
+    };
 
     private bool IsMetricsToken(ReadOnlySpan<char> token, Endpoint? endpoint) =>
         _metricsToken is { } metricsToken

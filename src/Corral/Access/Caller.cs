@@ -10,4 +10,10 @@ internal sealed record Caller(string KeyId, string KeyName, KeyRole Role, bool A
     public static Caller Anonymous { get; } = new("anonymous", "anonymous", KeyRole.Admin, AssertsUsers: true);
 
     public bool IsAdmin => Role == KeyRole.Admin;
+
+    /// <summary>The models the key may use (every model unless its <c>models</c> say otherwise).</summary>
+    public ModelAllowList Models { get; init; } = ModelAllowList.Everything;
+
+    /// <summary>What the key has used and may still use; null for a caller without a key of its own (anonymous).</summary>
+    public KeyState? State { get; init; }
 }

@@ -2,14 +2,51 @@ using System.Text.Json.Serialization;
 
 namespace Corral.Admin;
 
-/// <summary>Body of <c>POST /admin/api/keys</c>.</summary>
-internal sealed record CreateKeyRequest(string? Name, string? Role, DateTimeOffset? ExpiresAt, bool? AssertsUsers);
+/// <summary>
+/// A key as the admin API shows it: never its secret (<see cref="Key"/> only in the answers that create or rotate
+/// it), only a hint of its first characters. Null limits are no limits; no <c>models</c>, every model.
+/// </summary>
+internal sealed record KeyResponse(
+    string Id,
+    string Name,
+    string Role,
+    string? Description,
+    string[] Models,
+    int? RequestsPerMinute,
+    long? TokensPerMinute,
+    long? TokensPerDay,
+    int? MaxConcurrency,
+    DateTimeOffset? ExpiresAt,
+    bool AssertsUsers,
+    string Hint,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? LastUsedAt,
+    DateTimeOffset? RevokedAt,
+    bool Active)
+{
+    /// <summary>The secret: only in the answer to a creation or a rotation.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Key { get; init; }
 
-/// <summary>Answer to a key creation: the only time the secret is shown.</summary>
-internal sealed record CreatedKeyResponse(string Id, string Name, string Role, string Key, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, bool AssertsUsers);
+    /// <summary>After a rotation with a grace period: until when the previous secret works.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTimeOffset? PreviousKeyValidUntil { get; init; }
+}
 
-/// <summary>A key as listed: never its secret, only a hint of its first characters.</summary>
-internal sealed record KeyResponse(string Id, string Name, string Role, string Hint, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, bool Active, bool AssertsUsers);
+/// <summary>Answer of <c>GET /admin/api/keys/me</c>: the calling key, what remains of its limits, its usage today (UTC).</summary>
+internal sealed record KeyMeResponse(KeyResponse Key, RemainingResponse Remaining, UsageTodayResponse UsageToday);
+
+/// <summary>What remains of each of a key's limits; null for a limit it does not have.</summary>
+internal sealed record RemainingResponse(RateResponse? RequestsPerMinute, RateResponse? TokensPerMinute, RateResponse? TokensPerDay, ConcurrencyResponse? MaxConcurrency);
+
+/// <summary>One rate: its limit, what remains now, and the seconds until it is whole again.</summary>
+internal sealed record RateResponse(long Limit, long Remaining, double ResetSeconds);
+
+/// <summary>The key's requests holding backend slots now, and its limit.</summary>
+internal sealed record ConcurrencyResponse(int Limit, int InFlight);
+
+/// <summary>The key's requests since midnight UTC, as recorded (the usage store is written within about a second).</summary>
+internal sealed record UsageTodayResponse(DateTime From, long Requests, long Errors, long PromptTokens, long CompletionTokens, long TotalTokens);
 
 /// <summary>Answer of <c>GET /admin/api/backends</c>: every backend, requests waiting across the fleet, digest conflicts.</summary>
 internal sealed record BackendsResponse(BackendResponse[] Backends, int QueueDepth, ConflictResponse[] Conflicts);

@@ -55,6 +55,9 @@ internal sealed class CatalogSnapshot
         return match;
     }
 
+    /// <summary>The /api/tags answer with only the models <paramref name="shown"/> lets through (a key's allow-list).</summary>
+    public byte[] TagsJsonOf(Func<string, bool> shown) => RenderTags([.. Models.Where(m => shown(m.Name))]);
+
     /// <summary>Finds a model by the lookup key from <see cref="ModelCatalog.KeyOf"/>.</summary>
     public CatalogModel? Find(string key) => _byKey.GetValueOrDefault(key);
 

@@ -47,6 +47,9 @@ internal sealed class Admission : IDisposable
     /// <summary>Why this backend was chosen, when routes are explained (<c>--explain-routes</c>).</summary>
     public string? Reason { get; }
 
+    /// <summary>The caller's limit this slot counts against, if any.</summary>
+    internal ConcurrencyLimit? Concurrency { get; init; }
+
     /// <summary>When the slot was taken (a <see cref="TimeProvider"/> timestamp).</summary>
     internal long Started { get; }
 

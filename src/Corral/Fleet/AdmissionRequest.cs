@@ -8,7 +8,8 @@ namespace Corral.Fleet;
 /// <param name="Fairness">Whose turn it is when several wait: the caller's key id.</param>
 /// <param name="Session">A stickiness key (X-Corral-Session or OpenAI's <c>user</c>), or null.</param>
 /// <param name="Excluded">Backends that already failed this request (failover skips them).</param>
-internal sealed record AdmissionRequest(CatalogModel Model, string Fairness, string? Session, IReadOnlySet<Backend> Excluded)
+/// <param name="Concurrency">The caller's own limit on requests holding slots (its key's <c>maxConcurrency</c>), or null.</param>
+internal sealed record AdmissionRequest(CatalogModel Model, string Fairness, string? Session, IReadOnlySet<Backend> Excluded, ConcurrencyLimit? Concurrency = null)
 {
     public static readonly IReadOnlySet<Backend> NoneExcluded = new HashSet<Backend>();
 
@@ -31,6 +32,9 @@ internal sealed record AdmissionRequest(CatalogModel Model, string Fairness, str
 
         return false;
     }
+
+    /// <summary>Whether the caller may hold one more slot (under the scheduler's lock).</summary>
+    public bool CallerHasRoom => Concurrency is not { HasRoom: false };
 
     /// <summary>Whether a backend besides <paramref name="current"/> could take the request (failover has somewhere to go).</summary>
     public bool HasAlternativeTo(Backend current)

@@ -34,7 +34,7 @@ internal sealed partial class FleetDispatcher(
         ProxyError? lastError = null;
         for (var attempt = 1; ; attempt++)
         {
-            var admissionRequest = new AdmissionRequest(model, fairness, session, excluded);
+            var admissionRequest = new AdmissionRequest(model, fairness, session, excluded, record?.Caller?.State?.Concurrency);
             Admission? admission = null;
             Backend backend;
             ModelLocation location;

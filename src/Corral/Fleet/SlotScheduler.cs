@@ -82,7 +82,7 @@ internal sealed class SlotScheduler : ILaneSource
                 return NoBackend(request);
             }
 
-            if (choice.CanStart)
+            if (choice.CanStart && request.CallerHasRoom)
             {
                 return Start(request, choice);
             }
@@ -126,7 +126,7 @@ internal sealed class SlotScheduler : ILaneSource
                             return NoBackend(request);
                         }
 
-                        if (choice.CanStart)
+                        if (choice.CanStart && request.CallerHasRoom)
                         {
                             Remove(waiter);
                             return Start(request, choice);
@@ -170,6 +170,11 @@ internal sealed class SlotScheduler : ILaneSource
         lock (_gate)
         {
             lane.InFlight--;
+            if (admission.Concurrency is { } caller)
+            {
+                caller.InFlight--;
+            }
+
             lane.Starts.Remove(admission.Started);
             if (succeeded)
             {
@@ -192,6 +197,11 @@ internal sealed class SlotScheduler : ILaneSource
         var lane = choice.Lane!;
         var backend = lane.Backend;
         lane.InFlight++;
+        if (request.Concurrency is { } caller)
+        {
+            caller.InFlight++;
+        }
+
         var started = _time.GetTimestamp();
         if (backend.MaxConcurrency != 0)
         {
@@ -205,7 +215,7 @@ internal sealed class SlotScheduler : ILaneSource
         }
 
         var reason = _settings.ExplainRoutes ? _choice.Explain(choice, request) : null;
-        return new Admission(this, lane, choice.Location!, backend.Acquire(), started, choice.Loaded, reason);
+        return new Admission(this, lane, choice.Location!, backend.Acquire(), started, choice.Loaded, reason) { Concurrency = request.Concurrency };
     }
 
     /// <summary>Starts waiting requests that can start, one per caller per round, until none can.</summary>
@@ -219,6 +229,12 @@ internal sealed class SlotScheduler : ILaneSource
     // Under the lock: whether the waiter can start now; if not, it waits for its best lane from now on.
     private bool CanStart(Waiter waiter)
     {
+        if (!waiter.Request.CallerHasRoom)
+        {
+            // Over its key's maxConcurrency: it keeps its place and its lane, and holds no slot.
+            return false;
+        }
+
         var choice = Choose(waiter.Request, waiter);
         if (choice.Lane is null)
         {

@@ -7,9 +7,10 @@ namespace Corral.Hosting;
 /// <summary>Source-generated JSON for the admin API's bodies (no reflection at run time).</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(ProblemBody))]
-[JsonSerializable(typeof(CreateKeyRequest))]
-[JsonSerializable(typeof(CreatedKeyResponse))]
+[JsonSerializable(typeof(KeyResponse))]
 [JsonSerializable(typeof(KeyResponse[]))]
+[JsonSerializable(typeof(KeyMeResponse))]
+[JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(BackendsResponse))]
 [JsonSerializable(typeof(BackendResponse))]
 [JsonSerializable(typeof(BackendDefinition))]

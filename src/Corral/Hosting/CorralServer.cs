@@ -159,6 +159,9 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton<FleetAdminEndpoints>();
         services.AddSingleton<ModelUnloader>();
         services.AddSingleton<KeyRing>();
+        services.AddSingleton<KeyEndpoints>();
+        services.AddSingleton<IUsageObserver, TokenCharge>();
+        services.AddHostedService<KeyUpkeep>();
         services.AddSingleton<FleetInfoEndpoints>();
         services.AddSingleton<InferenceEndpoints>();
         services.AddSingleton<ModelManagementEndpoints>();

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Corral.Access;
 using Corral.Catalog;
 using Corral.Fleet;
 using Corral.Forwarding;
@@ -30,7 +31,8 @@ internal sealed class FleetInfoEndpoints(BackendFleet fleet, ModelCatalog catalo
     public async Task TagsAsync(HttpContext context)
     {
         var snapshot = await catalog.GetAsync(context.RequestAborted);
-        await JsonAnswer.SendAsync(context, StatusCodes.Status200OK, JsonType, snapshot.TagsJson);
+        var allowed = context.Features.Get<Caller>()?.Models;
+        await JsonAnswer.SendAsync(context, StatusCodes.Status200OK, JsonType, allowed is null or { AllowsAll: true } ? snapshot.TagsJson : snapshot.TagsJsonOf(allowed.Allows));
     }
 
     /// <summary><c>/api/version</c>: the lowest version among the backends that answer.</summary>
@@ -74,9 +76,10 @@ internal sealed class FleetInfoEndpoints(BackendFleet fleet, ModelCatalog catalo
         });
     }
 
-    /// <summary><c>/api/ps</c>: loaded models of every backend that answers, newest expiry first.</summary>
+    /// <summary><c>/api/ps</c>: loaded models of every backend that answers, newest expiry first (those the key may use).</summary>
     public async Task PsAsync(HttpContext context)
     {
+        var allowed = context.Features.Get<Caller>()?.Models ?? ModelAllowList.Everything;
         var backends = fleet.Enabled.ToArray();
         var results = await Task.WhenAll(backends.Select(b => listings.GetAsync(b, "/api/ps", context.RequestAborted)));
         var loaded = new Dictionary<string, (JsonElement Entry, Backend Backend, string Expires)>(StringComparer.Ordinal);
@@ -96,6 +99,11 @@ internal sealed class FleetInfoEndpoints(BackendFleet fleet, ModelCatalog catalo
                 foreach (var entry in models.EnumerateArray())
                 {
                     if (ListingWriter.NameOf(entry) is not { } name || !backend.Admits(name))
+                    {
+                        continue;
+                    }
+
+                    if (!allowed.AllowsAll && !allowed.Allows(backend.Options.Prefix is { } prefix ? prefix + "." + name : name))
                     {
                         continue;
                     }

@@ -18,7 +18,7 @@ internal static class OpenAiApi
     {
         foreach (var door in (string[])["/v1", "/ollama/v1"])
         {
-            var group = routes.MapGroup(door).WithMetadata(OpenAiErrors.Instance);
+            var group = routes.MapGroup(door).WithMetadata(OpenAiErrors.Instance, RateLimitHeaders.Instance);
             Map(group);
             group.MapFallback("{*path}", (RequestDelegate)UnmatchedAsync).WithMetadata(SurfaceRoute.Unmatched);
         }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Corral.Access;
 using Corral.Catalog;
 using Corral.Fleet;
 using Corral.Forwarding;
@@ -21,18 +22,22 @@ internal sealed class OpenAiEndpoints(InferencePipeline pipeline, ModelCatalog c
 
     public Task EmbeddingsAsync(HttpContext context) => ProxyAsync(context, OpenAiRoute.Embeddings);
 
-    /// <summary><c>GET /v1/models</c>: the catalog as OpenAI models (an empty fleet gives <c>"data": []</c>, not null).</summary>
+    /// <summary><c>GET /v1/models</c>: the catalog as OpenAI models, those the key may use (none gives <c>"data": []</c>, not null).</summary>
     public async Task ModelsAsync(HttpContext context)
     {
         var snapshot = await catalog.GetAsync(context.RequestAborted);
-        await JsonAnswer.WriteAsync(context, StatusCodes.Status200OK, "application/json", snapshot, static (writer, snapshot) =>
+        var allowed = context.Features.Get<Caller>()?.Models ?? ModelAllowList.Everything;
+        await JsonAnswer.WriteAsync(context, StatusCodes.Status200OK, "application/json", (snapshot, allowed), static (writer, state) =>
         {
             writer.WriteStartObject();
             writer.WriteString("object", "list");
             writer.WriteStartArray("data");
-            foreach (var model in snapshot.Models)
+            foreach (var model in state.snapshot.Models)
             {
-                WriteModel(writer, model.Name, model.Locations[0]);
+                if (state.allowed.Allows(model.Name))
+                {
+                    WriteModel(writer, model.Name, model.Locations[0]);
+                }
             }
 
             writer.WriteEndArray();
@@ -44,7 +49,8 @@ internal sealed class OpenAiEndpoints(InferencePipeline pipeline, ModelCatalog c
     public async Task ModelAsync(HttpContext context)
     {
         var id = (string)context.Request.RouteValues["id"]!;
-        if (await catalog.FindAsync(id, context.RequestAborted) is not { } model)
+        if (await catalog.FindAsync(id, context.RequestAborted) is not { } model
+            || context.Features.Get<Caller>() is { } caller && !caller.Models.Allows(model.Name))
         {
             await ErrorWriter.WriteAsync(context, ProxyError.NotFound($"model '{id}' not found"));
             return;

@@ -15,9 +15,10 @@ internal sealed class OpenAiErrors : ISurfaceErrors
         {
             ErrorKind.Unauthorized => "invalid_api_key",
             ErrorKind.Busy => "server_busy",
+            ErrorKind.RateLimited => "rate_limit_exceeded",
             _ => null,
         };
-        var type = error.Status switch
+        var type = error.RateLimitType ?? error.Status switch
         {
             400 or 401 or 403 or 405 or 413 => "invalid_request_error",
             404 => "not_found_error",

@@ -1,3 +1,4 @@
+using Corral.Access;
 using Corral.Catalog;
 using Corral.Fleet;
 using Corral.Forwarding;
@@ -6,7 +7,8 @@ namespace Corral.Pipeline;
 
 /// <summary>
 /// The walk of an inference request, after its surface parsed it and Access let it in: the catalog finds the
-/// model, the fleet admits it to a backend and fails over (<see cref="FleetDispatcher"/>), the relay streams the
+/// model (one outside the key's allow-list is not found, in the same words), the key's rates are counted, the
+/// fleet admits it to a backend and fails over (<see cref="FleetDispatcher"/>), the relay streams the
 /// answer through the surface's converter, and what was learnt stays in the <see cref="RequestRecord"/> for the
 /// usage record. Errors come back as values for the surface to write.
 /// </summary>
@@ -43,6 +45,26 @@ internal sealed class InferencePipeline(ModelCatalog catalog, FleetDispatcher fl
         if (match.Model is not { } model)
         {
             return request.NotFound();
+        }
+
+        var caller = record?.Caller ?? context.Features.Get<Caller>();
+        if (caller is not null && !caller.Models.Allows(model.Name))
+        {
+            // The key learns nothing about a model it may not use: the answer is the unknown model's, word for word.
+            if (record is not null)
+            {
+                record.Error = $"not allowed: '{model.Name}' is outside the allow-list of key '{caller.KeyName}'";
+            }
+
+            return request.NotFound();
+        }
+
+        if (caller?.State?.TryStart() is { } refused)
+        {
+            return ProxyError.RateLimited(
+                $"rate limit exceeded: {refused.Limit} of this key is {refused.Value}; try again in {Hosting.Durations.Seconds(TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(refused.RetryAfter.TotalSeconds))))} s",
+                refused.Type,
+                refused.RetryAfter);
         }
 
         var sent = await fleet.SendAsync(context, record, model, request);

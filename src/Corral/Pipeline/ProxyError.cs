@@ -31,6 +31,13 @@ internal sealed record ProxyError(ErrorKind Kind, int Status, string Message)
 
     public static ProxyError TooLarge(string message) => new(ErrorKind.TooLarge, 413, message);
 
+    /// <summary>Which of a key's rates was used up (OpenAI's error type: <c>requests</c> or <c>tokens</c>), for a 429.</summary>
+    public string? RateLimitType { get; init; }
+
+    /// <summary>A key used up one of its rates (<c>requestsPerMinute</c>, <c>tokensPerMinute</c>, <c>tokensPerDay</c>).</summary>
+    public static ProxyError RateLimited(string message, string type, TimeSpan retryAfter) =>
+        new(ErrorKind.RateLimited, 429, message) { RateLimitType = type, RetryAfter = retryAfter };
+
     /// <summary>Corral's queue (or a backend's) has no room: Ollama's "server busy".</summary>
     public static ProxyError Busy(string message, TimeSpan retryAfter) => new(ErrorKind.Busy, 503, message) { RetryAfter = retryAfter };
 
@@ -56,6 +63,7 @@ internal enum ErrorKind
     NotFound,
     MethodNotAllowed,
     TooLarge,
+    RateLimited,
     Busy,
     Unavailable,
     BadGateway,

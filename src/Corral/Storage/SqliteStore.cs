@@ -85,6 +85,19 @@ internal sealed partial class SqliteStore : IKeyStore, IBackendStore
             PRIMARY KEY (hour_ms, key_id, key_name, end_user, route, model, backend, status)
         ) WITHOUT ROWID;
         """,
+        // Keys with allow-lists (models: a JSON array), limits, their last use and rotation (the previous secret's
+        // hash works until previous_until).
+        """
+        ALTER TABLE api_keys ADD COLUMN description TEXT NULL;
+        ALTER TABLE api_keys ADD COLUMN models TEXT NULL;
+        ALTER TABLE api_keys ADD COLUMN requests_per_minute INTEGER NULL;
+        ALTER TABLE api_keys ADD COLUMN tokens_per_minute INTEGER NULL;
+        ALTER TABLE api_keys ADD COLUMN tokens_per_day INTEGER NULL;
+        ALTER TABLE api_keys ADD COLUMN max_concurrency INTEGER NULL;
+        ALTER TABLE api_keys ADD COLUMN last_used_at TEXT NULL;
+        ALTER TABLE api_keys ADD COLUMN previous_hash BLOB NULL;
+        ALTER TABLE api_keys ADD COLUMN previous_until TEXT NULL;
+        """,
     ];
 
     private readonly string _connectionString;
@@ -113,11 +126,14 @@ internal sealed partial class SqliteStore : IKeyStore, IBackendStore
         }
     }
 
+    private const string KeyColumns = "id, name, role, hash, hint, created_at, expires_at, revoked_at, asserts_users, description, models, "
+        + "requests_per_minute, tokens_per_minute, tokens_per_day, max_concurrency, last_used_at, previous_hash, previous_until";
+
     public async Task<IReadOnlyList<StoredKey>> ListKeysAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, role, hash, hint, created_at, expires_at, revoked_at, asserts_users FROM api_keys ORDER BY created_at, id;";
+        command.CommandText = $"SELECT {KeyColumns} FROM api_keys ORDER BY created_at, id;";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var keys = new List<StoredKey>();
         while (await reader.ReadAsync(cancellationToken))
@@ -129,9 +145,21 @@ internal sealed partial class SqliteStore : IKeyStore, IBackendStore
                 (byte[])reader.GetValue(3),
                 reader.GetString(4),
                 ParseTime(reader.GetString(5)),
-                reader.IsDBNull(6) ? null : ParseTime(reader.GetString(6)),
-                reader.IsDBNull(7) ? null : ParseTime(reader.GetString(7)),
-                reader.GetInt64(8) != 0));
+                OptionalTime(reader, 6),
+                OptionalTime(reader, 7),
+                reader.GetInt64(8) != 0)
+            {
+                Description = reader.IsDBNull(9) ? null : reader.GetString(9),
+                Models = reader.IsDBNull(10) ? [] : System.Text.Json.JsonSerializer.Deserialize(reader.GetString(10), Hosting.CorralJsonContext.Default.StringArray) ?? [],
+                Limits = new KeyLimits(
+                    reader.IsDBNull(11) ? null : reader.GetInt32(11),
+                    reader.IsDBNull(12) ? null : reader.GetInt64(12),
+                    reader.IsDBNull(13) ? null : reader.GetInt64(13),
+                    reader.IsDBNull(14) ? null : reader.GetInt32(14)),
+                LastUsedAt = OptionalTime(reader, 15),
+                PreviousHash = reader.IsDBNull(16) ? null : (byte[])reader.GetValue(16),
+                PreviousValidUntil = OptionalTime(reader, 17),
+            });
         }
 
         return keys;
@@ -141,19 +169,29 @@ internal sealed partial class SqliteStore : IKeyStore, IBackendStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO api_keys (id, name, role, hash, hint, created_at, expires_at, revoked_at, asserts_users)
-            VALUES ($id, $name, $role, $hash, $hint, $created, $expires, NULL, $asserts);
+        command.CommandText = $"""
+            INSERT INTO api_keys ({KeyColumns})
+            VALUES ($id, $name, $role, $hash, $hint, $created, $expires, NULL, $asserts, $description, $models,
+                    $rpm, $tpm, $tpd, $concurrency, NULL, $previous, $previousUntil);
             """;
-        command.Parameters.AddWithValue("$id", key.Id);
-        command.Parameters.AddWithValue("$name", key.Name);
-        command.Parameters.AddWithValue("$role", key.Role.ToString().ToLowerInvariant());
-        command.Parameters.AddWithValue("$hash", key.Hash);
-        command.Parameters.AddWithValue("$hint", key.Hint);
+        BindKey(command, key);
         command.Parameters.AddWithValue("$created", FormatTime(key.CreatedAt));
-        command.Parameters.AddWithValue("$expires", key.ExpiresAt is { } e ? FormatTime(e) : DBNull.Value);
-        command.Parameters.AddWithValue("$asserts", key.AssertsUsers ? 1 : 0);
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<bool> UpdateKeyAsync(StoredKey key, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE api_keys SET name = $name, role = $role, hash = $hash, hint = $hint, expires_at = $expires,
+                asserts_users = $asserts, description = $description, models = $models, requests_per_minute = $rpm,
+                tokens_per_minute = $tpm, tokens_per_day = $tpd, max_concurrency = $concurrency,
+                previous_hash = $previous, previous_until = $previousUntil
+            WHERE id = $id AND revoked_at IS NULL;
+            """;
+        BindKey(command, key);
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
     public async Task<bool> RevokeKeyAsync(string id, DateTimeOffset at, CancellationToken cancellationToken)
@@ -165,6 +203,54 @@ internal sealed partial class SqliteStore : IKeyStore, IBackendStore
         command.Parameters.AddWithValue("$at", FormatTime(at));
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
+
+    public async Task RecordKeyUseAsync(IReadOnlyCollection<(string Id, DateTimeOffset At)> uses, CancellationToken cancellationToken)
+    {
+        if (uses.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        // Times are ISO 8601 in UTC with a fixed width, so text order is time order.
+        command.CommandText = "UPDATE api_keys SET last_used_at = $at WHERE id = $id AND (last_used_at IS NULL OR last_used_at < $at);";
+        var id = command.Parameters.Add("$id", SqliteType.Text);
+        var at = command.Parameters.Add("$at", SqliteType.Text);
+        foreach (var use in uses)
+        {
+            id.Value = use.Id;
+            at.Value = FormatTime(use.At);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static void BindKey(SqliteCommand command, StoredKey key)
+    {
+        command.Parameters.AddWithValue("$id", key.Id);
+        command.Parameters.AddWithValue("$name", key.Name);
+        command.Parameters.AddWithValue("$role", key.Role.ToString().ToLowerInvariant());
+        command.Parameters.AddWithValue("$hash", key.Hash);
+        command.Parameters.AddWithValue("$hint", key.Hint);
+        command.Parameters.AddWithValue("$expires", Nullable(key.ExpiresAt is { } e ? FormatTime(e) : null));
+        command.Parameters.AddWithValue("$asserts", key.AssertsUsers ? 1 : 0);
+        command.Parameters.AddWithValue("$description", Nullable(key.Description));
+        command.Parameters.AddWithValue("$models", Nullable(key.Models.Count == 0 ? null : System.Text.Json.JsonSerializer.Serialize([.. key.Models], Hosting.CorralJsonContext.Default.StringArray)));
+        command.Parameters.AddWithValue("$rpm", Nullable(key.Limits.RequestsPerMinute));
+        command.Parameters.AddWithValue("$tpm", Nullable(key.Limits.TokensPerMinute));
+        command.Parameters.AddWithValue("$tpd", Nullable(key.Limits.TokensPerDay));
+        command.Parameters.AddWithValue("$concurrency", Nullable(key.Limits.MaxConcurrency));
+        command.Parameters.AddWithValue("$previous", Nullable(key.PreviousHash));
+        command.Parameters.AddWithValue("$previousUntil", Nullable(key.PreviousValidUntil is { } p ? FormatTime(p) : null));
+    }
+
+    private static object Nullable(object? value) => value ?? DBNull.Value;
+
+    private static DateTimeOffset? OptionalTime(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : ParseTime(reader.GetString(ordinal));
 
     public async Task<IReadOnlyList<StoredBackend>> ListBackendsAsync(CancellationToken cancellationToken)
     {

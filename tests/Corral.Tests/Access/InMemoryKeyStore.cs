@@ -38,6 +38,38 @@ internal sealed class InMemoryKeyStore : IKeyStore
         return Task.CompletedTask;
     }
 
+    public Task<bool> UpdateKeyAsync(StoredKey key, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var index = _keys.FindIndex(k => k.Id == key.Id && k.RevokedAt is null);
+            if (index < 0)
+            {
+                return Task.FromResult(false);
+            }
+
+            _keys[index] = key with { CreatedAt = _keys[index].CreatedAt, LastUsedAt = _keys[index].LastUsedAt };
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task RecordKeyUseAsync(IReadOnlyCollection<(string Id, DateTimeOffset At)> uses, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            foreach (var (id, at) in uses)
+            {
+                var index = _keys.FindIndex(k => k.Id == id);
+                if (index >= 0 && (_keys[index].LastUsedAt is not { } stored || stored < at))
+                {
+                    _keys[index] = _keys[index] with { LastUsedAt = at };
+                }
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task<bool> RevokeKeyAsync(string id, DateTimeOffset at, CancellationToken cancellationToken)
     {
         lock (_gate)

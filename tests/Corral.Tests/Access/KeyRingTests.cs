@@ -265,4 +265,66 @@ public sealed class KeyRingTests
         ring.Authenticate(second!)!.IsAdmin.Should().BeTrue();
         ring.Authenticate(first!).Should().BeNull();
     }
+
+    [Fact]
+    public async Task RotateAsync_WithGrace_BothSecretsWorkUntilItEnds_ThenOnlyTheNew()
+    {
+        var ring = NewRing();
+        var (key, old) = await ring.CreateAsync("ci", KeyRole.User, null, CancellationToken.None);
+
+        var (rotated, fresh) = (await ring.RotateAsync(key.Id, TimeSpan.FromMinutes(5), CancellationToken.None))!.Value;
+
+        rotated.Id.Should().Be(key.Id);
+        ring.Authenticate(old)!.KeyId.Should().Be(key.Id);
+        ring.Authenticate(fresh)!.KeyId.Should().Be(key.Id);
+        _time.Advance(TimeSpan.FromMinutes(5));
+        ring.Authenticate(old).Should().BeNull();
+        ring.Authenticate(fresh).Should().NotBeNull();
+        _store.Keys.Single().Hash.Should().Equal(KeyHash.Of(fresh).ToBytes());
+    }
+
+    [Fact]
+    public async Task RotateAsync_GraceLongerThanTheKeysLife_OldSecretEndsWithTheKey()
+    {
+        var ring = NewRing();
+        var (key, old) = await ring.CreateAsync("ci", KeyRole.User, _time.GetUtcNow().AddMinutes(1), CancellationToken.None);
+
+        await ring.RotateAsync(key.Id, TimeSpan.FromHours(1), CancellationToken.None);
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        ring.Authenticate(old).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task UpdateAsync_NewLimits_SameStateAndWhatItUsed()
+    {
+        var ring = NewRing();
+        var (key, secret) = await ring.CreateAsync(KeySettings.Of("team", KeyRole.User) with { Limits = KeyLimits.None with { RequestsPerMinute = 10 } }, CancellationToken.None);
+        var before = ring.Authenticate(secret)!;
+        before.State!.TryStart().Should().BeNull();
+
+        var updated = await ring.UpdateAsync(key.Id, s => s with { Limits = s.Limits with { RequestsPerMinute = 20 }, Models = ["llama3*"] }, CancellationToken.None);
+
+        updated!.Limits.RequestsPerMinute.Should().Be(20);
+        var after = ring.Authenticate(secret)!;
+        after.State.Should().BeSameAs(before.State);
+        after.State!.Status().Requests!.Remaining.Should().Be(19);
+        after.Models.Allows("qwen3:8b").Should().BeFalse();
+        (await ring.UpdateAsync("key_missing", s => s, CancellationToken.None)).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task SaveUsesAsync_StoresWhenEachKeyWasLastPresented()
+    {
+        var ring = NewRing();
+        var (used, secret) = await ring.CreateAsync("used", KeyRole.User, null, CancellationToken.None);
+        var (unused, _) = await ring.CreateAsync("unused", KeyRole.User, null, CancellationToken.None);
+        _time.Advance(TimeSpan.FromMinutes(3));
+        ring.Authenticate(secret);
+
+        await ring.SaveUsesAsync(CancellationToken.None);
+
+        _store.Keys.Single(k => k.Id == used.Id).LastUsedAt.Should().Be(_time.GetUtcNow());
+        _store.Keys.Single(k => k.Id == unused.Id).LastUsedAt.Should().BeNull();
+    }
 }
