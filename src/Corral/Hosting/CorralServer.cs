@@ -155,6 +155,7 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton<IKeyStore>(store);
         services.AddSingleton<IBackendStore>(store);
         services.AddSingleton<IUsageStore>(store);
+        services.AddSingleton<IAuditStore>(store);
         services.AddSingleton<ApiBackends>();
         services.AddSingleton<FleetAdminEndpoints>();
         services.AddSingleton<ModelUnloader>();

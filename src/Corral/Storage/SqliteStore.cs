@@ -8,7 +8,7 @@ namespace Corral.Storage;
 /// The embedded SQLite store: one file, <c>corral.db</c>, in the data folder: API keys, API-added backends, usage
 /// records and their rollups (SqliteStore.Usage.cs; see Storage/README.md).
 /// </summary>
-internal sealed partial class SqliteStore : IKeyStore, IBackendStore
+internal sealed partial class SqliteStore : IKeyStore, IBackendStore, IAuditStore
 {
     // Each entry upgrades the schema by one version (PRAGMA user_version); never edit a shipped entry.
     private static readonly string[] s_migrations =
@@ -97,6 +97,20 @@ internal sealed partial class SqliteStore : IKeyStore, IBackendStore
         ALTER TABLE api_keys ADD COLUMN last_used_at TEXT NULL;
         ALTER TABLE api_keys ADD COLUMN previous_hash BLOB NULL;
         ALTER TABLE api_keys ADD COLUMN previous_until TEXT NULL;
+        """,
+        // The admin actions, in the order they happened (time_ms: unix ms).
+        """
+        CREATE TABLE audit_events (
+            id        INTEGER PRIMARY KEY AUTOINCREMENT,
+            time_ms   INTEGER NOT NULL,
+            key_id    TEXT NULL,
+            key_name  TEXT NULL,
+            address   TEXT NULL,
+            action    TEXT NOT NULL,
+            target    TEXT NULL,
+            outcome   TEXT NOT NULL
+        );
+        CREATE INDEX audit_events_time ON audit_events (time_ms);
         """,
     ];
 
@@ -288,6 +302,52 @@ internal sealed partial class SqliteStore : IKeyStore, IBackendStore
         command.CommandText = "DELETE FROM backends WHERE name = $name;";
         command.Parameters.AddWithValue("$name", name);
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    public async Task AddAuditEventAsync(AuditEvent audit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO audit_events (time_ms, key_id, key_name, address, action, target, outcome)
+            VALUES ($time, $keyId, $keyName, $address, $action, $target, $outcome);
+            """;
+        command.Parameters.AddWithValue("$time", audit.Time.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$keyId", Nullable(audit.KeyId));
+        command.Parameters.AddWithValue("$keyName", Nullable(audit.KeyName));
+        command.Parameters.AddWithValue("$address", Nullable(audit.Address));
+        command.Parameters.AddWithValue("$action", audit.Action);
+        command.Parameters.AddWithValue("$target", Nullable(audit.Target));
+        command.Parameters.AddWithValue("$outcome", audit.Outcome);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<AuditEvent>> ListAuditEventsAsync(DateTimeOffset? from, DateTimeOffset? to, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT time_ms, key_id, key_name, address, action, target, outcome FROM audit_events
+            WHERE time_ms >= $from AND time_ms < $to ORDER BY time_ms DESC, id DESC LIMIT $limit;
+            """;
+        command.Parameters.AddWithValue("$from", from?.ToUnixTimeMilliseconds() ?? long.MinValue);
+        command.Parameters.AddWithValue("$to", to?.ToUnixTimeMilliseconds() ?? long.MaxValue);
+        command.Parameters.AddWithValue("$limit", limit);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var events = new List<AuditEvent>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(new AuditEvent(
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)),
+                reader.IsDBNull(1) ? null : reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.GetString(4),
+                reader.IsDBNull(5) ? null : reader.GetString(5),
+                reader.GetString(6)));
+        }
+
+        return events;
     }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)

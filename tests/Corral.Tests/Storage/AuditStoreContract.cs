@@ -1,0 +1,63 @@
+using Corral.Storage;
+
+namespace Corral.Tests.Storage;
+
+/// <summary>What every audit store must do, whichever database holds it; each store's tests derive from this.</summary>
+public abstract class AuditStoreContract : IAsyncLifetime
+{
+    private static readonly DateTimeOffset s_ten = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
+
+    private IAuditStore _store = null!;
+
+    public async Task InitializeAsync() => _store = await CreateStoreAsync();
+
+    public abstract Task DisposeAsync();
+
+    /// <summary>A store with its schema in place.</summary>
+    internal abstract Task<IAuditStore> CreateStoreAsync();
+
+    [Fact]
+    public async Task Add_EveryField_ReadBackNewestFirst()
+    {
+        var first = new AuditEvent(s_ten, "key_1", "ops", "10.0.0.7", "key.create", "key_2", "ok");
+        var second = new AuditEvent(s_ten.AddSeconds(1), null, null, null, "backend.drain", "gpu1", "404: no backend named 'gpu1'");
+
+        await _store.AddAuditEventAsync(first, CancellationToken.None);
+        await _store.AddAuditEventAsync(second, CancellationToken.None);
+
+        (await _store.ListAuditEventsAsync(null, null, 10, CancellationToken.None)).Should().Equal(second, first);
+    }
+
+    [Fact]
+    public async Task List_RangeAndLimit()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await _store.AddAuditEventAsync(new AuditEvent(s_ten.AddMinutes(i), "key_1", "ops", "::1", "model.pull", "llama3.2", "ok"), CancellationToken.None);
+        }
+
+        var inRange = await _store.ListAuditEventsAsync(s_ten.AddMinutes(1), s_ten.AddMinutes(4), 10, CancellationToken.None);
+        inRange.Select(e => e.Time).Should().Equal(s_ten.AddMinutes(3), s_ten.AddMinutes(2), s_ten.AddMinutes(1));
+        (await _store.ListAuditEventsAsync(null, null, 2, CancellationToken.None)).Select(e => e.Time).Should().Equal(s_ten.AddMinutes(4), s_ten.AddMinutes(3));
+    }
+}
+
+/// <summary>The audit store contract on the embedded SQLite store.</summary>
+public sealed class SqliteAuditStoreTests : AuditStoreContract
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "corral-ut-" + Guid.NewGuid().ToString("N"));
+
+    internal override async Task<IAuditStore> CreateStoreAsync()
+    {
+        var store = new SqliteStore(_folder);
+        await store.InitializeAsync(CancellationToken.None);
+        return store;
+    }
+
+    public override Task DisposeAsync()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
+        return Task.CompletedTask;
+    }
+}
