@@ -23,6 +23,13 @@ internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, Corra
             return next(context);
         }
 
+        var record = context.Features.Get<RequestRecord>();
+        var address = ClientAddress.Of(context, settings.TrustedProxies);
+        if (record is not null)
+        {
+            record.ClientAddress = address;
+        }
+
         Caller? caller;
         if (!settings.AuthEnabled)
         {
@@ -36,11 +43,17 @@ internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, Corra
                 return next(context);
             }
 
-            caller = keys.Authenticate(token, ConnectionMemory(context));
+            // A key, when one is sent, decides (a wrong key is refused even from a trusted network).
+            caller = token.IsEmpty ? Trusted(address) : keys.Authenticate(token, ConnectionMemory(context));
             if (caller is null)
             {
                 return ErrorWriter.WriteAsync(context, ProxyError.Unauthorized);
             }
+        }
+
+        if (record is not null)
+        {
+            record.Caller = caller;
         }
 
         if (!caller.IsAdmin && endpoint?.Metadata.GetMetadata<AdminOnlyEndpoint>() is not null)
@@ -51,10 +64,6 @@ internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, Corra
         }
 
         context.Features.Set(caller);
-        if (context.Features.Get<RequestRecord>() is { } record)
-        {
-            record.Caller = caller;
-        }
 
         if (caller.State is { Limits.HasRates: true } state && endpoint?.Metadata.GetMetadata<IRateLimitHeaders>() is { } rateHeaders)
         {
@@ -70,6 +79,25 @@ internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, Corra
         headers.Write(response.Headers, key.Status());
         return Task.CompletedTask;
     };
+
+    // The first trusted network the client is in, if any.
+    private Caller? Trusted(System.Net.IPAddress? address)
+    {
+        if (address is null)
+        {
+            return null;
+        }
+
+        foreach (var network in settings.TrustedNetworks)
+        {
+            if (network.Network.Contains(address))
+            {
+                return network.Caller;
+            }
+        }
+
+        return null;
+    }
 
     private bool IsMetricsToken(ReadOnlySpan<char> token, Endpoint? endpoint) =>
         _metricsToken is { } metricsToken

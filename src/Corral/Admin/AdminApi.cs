@@ -15,30 +15,32 @@ internal static class AdminApi
         var backends = services.GetRequiredService<FleetAdminEndpoints>();
         var unloader = services.GetRequiredService<ModelUnloader>();
         var usage = services.GetRequiredService<UsageEndpoints>();
+        var audit = services.GetRequiredService<AuditEndpoints>();
 
         var group = routes.MapGroup("/admin/api").WithMetadata(new AdminOnlyEndpoint(), AdminErrors.Instance);
         // Errors of paths under /admin are problem JSON too: 405 with Allow for a path of the API, else 404.
         routes.MapFallback("/admin/{*path}", (RequestDelegate)UnmatchedAsync).WithMetadata(AdminErrors.Instance);
         // Any key may ask about itself; the rest of the API is for admin keys.
         routes.MapGet("/admin/api/keys/me", keys.MeAsync).WithMetadata(AdminErrors.Instance);
-        group.MapPost("/keys", keys.CreateAsync);
+        group.MapPost("/keys", keys.CreateAsync).WithMetadata(new AuditedAction("key.create"));
         group.MapGet("/keys", keys.ListAsync);
         group.MapGet("/keys/{id}", keys.GetAsync);
-        group.MapPatch("/keys/{id}", keys.PatchAsync);
-        group.MapPost("/keys/{id}/rotate", keys.RotateAsync);
-        group.MapDelete("/keys/{id}", keys.RevokeAsync);
-        group.MapGet("/backends", context => backends.ListAsync(context));
-        group.MapPost("/backends", context => backends.AddAsync(context));
-        group.MapPost("/backends/verify", context => backends.VerifyAsync(context));
-        group.MapGet("/backends/{name}", context => backends.GetAsync(context));
-        group.MapPut("/backends/{name}", context => backends.ReplaceAsync(context));
-        group.MapDelete("/backends/{name}", context => backends.DeleteAsync(context));
-        group.MapPost("/backends/{name}/enable", context => backends.EnableAsync(context));
-        group.MapPost("/backends/{name}/disable", context => backends.DisableAsync(context));
-        group.MapPost("/backends/{name}/drain", context => backends.DrainAsync(context));
-        group.MapPost("/models/unload", context => unloader.UnloadAsync(context));
-        group.MapGet("/usage", context => usage.UsageAsync(context));
-        group.MapGet("/usage/requests", context => usage.RequestsAsync(context));
+        group.MapPatch("/keys/{id}", keys.PatchAsync).WithMetadata(new AuditedAction("key.update"));
+        group.MapPost("/keys/{id}/rotate", keys.RotateAsync).WithMetadata(new AuditedAction("key.rotate"));
+        group.MapDelete("/keys/{id}", keys.RevokeAsync).WithMetadata(new AuditedAction("key.revoke"));
+        group.MapGet("/backends", backends.ListAsync);
+        group.MapPost("/backends", backends.AddAsync).WithMetadata(new AuditedAction("backend.add"));
+        group.MapPost("/backends/verify", backends.VerifyAsync);
+        group.MapGet("/backends/{name}", backends.GetAsync);
+        group.MapPut("/backends/{name}", backends.ReplaceAsync).WithMetadata(new AuditedAction("backend.replace"));
+        group.MapDelete("/backends/{name}", backends.DeleteAsync).WithMetadata(new AuditedAction("backend.remove"));
+        group.MapPost("/backends/{name}/enable", backends.EnableAsync).WithMetadata(new AuditedAction("backend.enable"));
+        group.MapPost("/backends/{name}/disable", backends.DisableAsync).WithMetadata(new AuditedAction("backend.disable"));
+        group.MapPost("/backends/{name}/drain", backends.DrainAsync).WithMetadata(new AuditedAction("backend.drain"));
+        group.MapPost("/models/unload", unloader.UnloadAsync).WithMetadata(new AuditedAction("model.unload"));
+        group.MapGet("/usage", usage.UsageAsync);
+        group.MapGet("/usage/requests", usage.RequestsAsync);
+        group.MapGet("/audit", audit.ListAsync);
     }
 
     private static Task UnmatchedAsync(HttpContext context) => ErrorWriter.WriteAsync(context, Native.NativeApi.Unmatched(context, AllowedMethods(context)));

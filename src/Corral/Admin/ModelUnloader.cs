@@ -42,6 +42,11 @@ internal sealed class ModelUnloader(BackendFleet fleet, ModelCatalog catalog, Ba
             return;
         }
 
+        if (context.Features.Get<Pipeline.RequestRecord>() is { } record)
+        {
+            record.Model = model;
+        }
+
         var holders = await HoldersAsync(model!, context.RequestAborted);
         if (holders.Count == 0)
         {

@@ -21,8 +21,6 @@ internal sealed class UsageEndpoints(UsageReport report, IUsageStore store, Time
     /// <summary>The range when the query gives no <c>from</c>: the day before <c>to</c>.</summary>
     public static readonly TimeSpan DefaultRange = TimeSpan.FromHours(24);
 
-    private const string TimeExample = "an ISO 8601 time like 2026-12-01T00:00:00Z or 2026-12-01";
-
     private static readonly string[] s_usageParameters = ["from", "to", "groupBy", "format"];
     private static readonly string[] s_requestParameters = ["from", "to", "key", "model", "limit", "format"];
     private static readonly string[] s_groupings = ["key", "user", "model", "backend", "route", "status", "hour", "day"];
@@ -31,7 +29,7 @@ internal sealed class UsageEndpoints(UsageReport report, IUsageStore store, Time
     {
         var query = context.Request.Query;
         var problems = new List<string>();
-        UnknownParameters(query, s_usageParameters, problems);
+        AdminQuery.UnknownParameters(query, s_usageParameters, problems);
         var (from, to) = Range(query, problems);
         var grouping = Grouping(query["groupBy"], problems);
         var csv = IsCsv(query, problems);
@@ -82,9 +80,9 @@ internal sealed class UsageEndpoints(UsageReport report, IUsageStore store, Time
     {
         var query = context.Request.Query;
         var problems = new List<string>();
-        UnknownParameters(query, s_requestParameters, problems);
+        AdminQuery.UnknownParameters(query, s_requestParameters, problems);
         var (from, to) = Range(query, problems);
-        var limit = Limit(query["limit"], problems);
+        var limit = AdminQuery.Limit(query["limit"], DefaultLimit, MaxLimit, problems);
         var csv = IsCsv(query, problems);
         if (problems.Count > 0)
         {
@@ -92,7 +90,7 @@ internal sealed class UsageEndpoints(UsageReport report, IUsageStore store, Time
             return;
         }
 
-        var filter = new UsageRecordFilter(from, to, NonEmpty(query["key"]), NonEmpty(query["model"]), limit);
+        var filter = new UsageRecordFilter(from, to, AdminQuery.NonEmpty(query["key"]), AdminQuery.NonEmpty(query["model"]), limit);
         var records = await store.ListUsageRecordsAsync(filter, context.RequestAborted);
         if (csv)
         {
@@ -128,8 +126,8 @@ internal sealed class UsageEndpoints(UsageReport report, IUsageStore store, Time
 
     private (DateTimeOffset From, DateTimeOffset To) Range(IQueryCollection query, List<string> problems)
     {
-        var to = Time(query, "to", problems) ?? time.GetUtcNow();
-        var from = Time(query, "from", problems) ?? to - DefaultRange;
+        var to = AdminQuery.Time(query, "to", problems) ?? time.GetUtcNow();
+        var from = AdminQuery.Time(query, "from", problems) ?? to - DefaultRange;
         // Records are kept to the millisecond.
         from = DateTimeOffset.FromUnixTimeMilliseconds(from.ToUnixTimeMilliseconds());
         to = DateTimeOffset.FromUnixTimeMilliseconds(to.ToUnixTimeMilliseconds());
@@ -141,26 +139,9 @@ internal sealed class UsageEndpoints(UsageReport report, IUsageStore store, Time
         return (from, to);
     }
 
-    private static DateTimeOffset? Time(IQueryCollection query, string name, List<string> problems)
-    {
-        if (NonEmpty(query[name]) is not { } text)
-        {
-            return null;
-        }
-
-        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed)
-            || parsed.Year < 1970)
-        {
-            problems.Add($"{name}: '{text}' is not {TimeExample}");
-            return null;
-        }
-
-        return parsed;
-    }
-
     private static UsageGrouping Grouping(StringValues values, List<string> problems)
     {
-        if (NonEmpty(values) is not { } text)
+        if (AdminQuery.NonEmpty(values) is not { } text)
         {
             return UsageGrouping.Model;
         }
@@ -174,25 +155,9 @@ internal sealed class UsageEndpoints(UsageReport report, IUsageStore store, Time
         return UsageGrouping.Model;
     }
 
-    private static int Limit(StringValues values, List<string> problems)
-    {
-        if (NonEmpty(values) is not { } text)
-        {
-            return DefaultLimit;
-        }
-
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) || limit is < 1 or > MaxLimit)
-        {
-            problems.Add($"limit: '{text}' is not a whole number from 1 to {MaxLimit.ToString(CultureInfo.InvariantCulture)}");
-            return DefaultLimit;
-        }
-
-        return limit;
-    }
-
     private static bool IsCsv(IQueryCollection query, List<string> problems)
     {
-        switch (NonEmpty(query["format"])?.ToLowerInvariant())
+        switch (AdminQuery.NonEmpty(query["format"])?.ToLowerInvariant())
         {
             case null or "json":
                 return false;
@@ -204,18 +169,6 @@ internal sealed class UsageEndpoints(UsageReport report, IUsageStore store, Time
         }
     }
 
-    private static void UnknownParameters(IQueryCollection query, string[] known, List<string> problems)
-    {
-        foreach (var name in query.Keys)
-        {
-            if (!known.Contains(name, StringComparer.OrdinalIgnoreCase))
-            {
-                problems.Add($"{name}: unknown parameter; the parameters are {string.Join(", ", known)}");
-            }
-        }
-    }
-
     private static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFF'Z'", CultureInfo.InvariantCulture);
 
-    private static string? NonEmpty(StringValues values) => values.Count > 0 && !string.IsNullOrWhiteSpace(values[0]) ? values[0]!.Trim() : null;
 }

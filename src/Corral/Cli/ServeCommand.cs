@@ -105,12 +105,33 @@ internal static class ServeCommand
             Description = "One JSON line per request on standard output, with the fields of its usage record; no secret, no prompt or answer. Env CORRAL_REQUEST_LOG. Default json when standard output is not a terminal, else off.",
         };
         var logBodies = new Option<bool>("--log-bodies") { Description = "Also put prompts and answers into the request log. Corral says so at every start. Default off." };
+        var keyInPath = new Option<bool>("--key-in-path")
+        {
+            Description = "Also take the key in the path, for clients given only a URL: /k/KEY/api/..., /k/KEY/v1/..., /k/KEY/ollama/... The key is masked in logs and records, "
+                + "but proxies in front may log URLs. Default off.",
+        };
+        var trustedNetwork = new Option<string[]>("--trusted-network")
+        {
+            HelpName = "CIDR=ROLE",
+            Description = "Serve clients from this network without a key, as ROLE (admin or user), e.g. 10.0.0.0/8=user; repeat for several. Also \"trustedNetworks\" in --config.",
+        };
+        var trustedProxy = new Option<string[]>("--trusted-proxy")
+        {
+            HelpName = "CIDR",
+            Description = "A reverse proxy whose X-Forwarded-For names the client (for --trusted-network and the audit); repeat for several. Also \"trustedProxies\" in --config.",
+        };
+        var clientStallTimeout = new Option<string>("--client-stall-timeout")
+        {
+            HelpName = "SECONDS",
+            Description = "Seconds a client may take no byte of its answer before it loses it and the backend request is cancelled (frees the slot). Default 30.",
+        };
 
         var command = new Command("serve", "Run the gateway in front of the configured Ollama servers.")
         {
             listen, backend, config, data, adminKey, auth, catalogTtl, listingTimeout, connectTimeout, maxBody, forwardKeyHeaders, logLevel,
             firstByteTimeout, idleTimeout, healthInterval, failureThreshold, maxConcurrency, queueLength, queueTimeout, coldLoad, maxAttempts,
             drainTimeout, explainRoutes, configPoll, usage, metrics, usageRetention, metricsToken, metricsPerKey, requestLog, logBodies,
+            keyInPath, trustedNetwork, trustedProxy, clientStallTimeout,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -148,6 +169,10 @@ internal static class ServeCommand
                 MetricsPerKey = parse.GetValue(metricsPerKey),
                 RequestLog = parse.GetValue(requestLog),
                 LogBodies = parse.GetValue(logBodies),
+                KeyInPath = parse.GetValue(keyInPath),
+                TrustedNetworks = parse.GetValue(trustedNetwork) ?? [],
+                TrustedProxies = parse.GetValue(trustedProxy) ?? [],
+                ClientStallTimeoutSeconds = parse.GetValue(clientStallTimeout),
             };
             return await RunAsync(arguments, cancellationToken);
         });

@@ -12,8 +12,10 @@ internal static class ConfigFile
     private static readonly string[] s_backendFields =
         ["name", "url", "enabled", "key", "prefix", "models", "tags", "weight", "maxConcurrency", "priority", "connectTimeout", "firstByteTimeout", "idleTimeout"];
 
-    /// <summary>Reads the backends of a configuration file, adding every problem found to <paramref name="problems"/>.</summary>
-    public static IReadOnlyList<BackendOptions> ReadBackends(string path, List<string> problems)
+    private static readonly string[] s_sections = ["backends", "trustedNetworks", "trustedProxies"];
+
+    /// <summary>Reads a configuration file, adding every problem found to <paramref name="problems"/>.</summary>
+    public static ConfigContents Read(string path, List<string> problems)
     {
         string text;
         try
@@ -23,14 +25,17 @@ internal static class ConfigFile
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             problems.Add($"{path}: cannot be read: {e.Message}");
-            return [];
+            return ConfigContents.Empty;
         }
 
-        return ParseBackends(text, path, problems);
+        return Parse(text, path, problems);
     }
 
+    /// <summary>The backends of configuration JSON (what a reload applies); <paramref name="source"/> names it in problems.</summary>
+    public static IReadOnlyList<BackendOptions> ParseBackends(string json, string source, List<string> problems) => Parse(json, source, problems).Backends;
+
     /// <summary>Parses configuration JSON; <paramref name="source"/> names it in problems.</summary>
-    public static IReadOnlyList<BackendOptions> ParseBackends(string json, string source, List<string> problems)
+    public static ConfigContents Parse(string json, string source, List<string> problems)
     {
         JsonDocument document;
         try
@@ -40,7 +45,7 @@ internal static class ConfigFile
         catch (JsonException e)
         {
             problems.Add($"{source}: not valid JSON (line {e.LineNumber + 1}): {FirstSentence(e.Message)}");
-            return [];
+            return ConfigContents.Empty;
         }
 
         using (document)
@@ -49,44 +54,126 @@ internal static class ConfigFile
             if (root.ValueKind != JsonValueKind.Object)
             {
                 problems.Add($"{source}: the file must hold a JSON object like {{\"backends\": [ ... ]}}");
-                return [];
+                return ConfigContents.Empty;
             }
 
             foreach (var property in root.EnumerateObject())
             {
-                if (property.Name != "backends")
+                if (Array.IndexOf(s_sections, property.Name) < 0)
                 {
-                    problems.Add($"{source}: unknown field '{property.Name}' (the file holds \"backends\")");
+                    problems.Add($"{source}: unknown field '{property.Name}' (the file holds {string.Join(", ", s_sections.Select(f => $"\"{f}\""))})");
                 }
             }
 
-            if (!root.TryGetProperty("backends", out var list))
+            if (!s_sections.Any(f => root.TryGetProperty(f, out _)))
             {
                 problems.Add($"{source}: no \"backends\" list");
-                return [];
-            }
-
-            if (list.ValueKind != JsonValueKind.Array)
-            {
-                problems.Add($"{source}: \"backends\" must be a list");
-                return [];
+                return ConfigContents.Empty;
             }
 
             var backends = new List<BackendOptions>();
-            var index = 0;
-            foreach (var item in list.EnumerateArray())
+            if (List(root, "backends", source, problems) is { } list)
             {
-                var backend = ReadBackend(item, $"{source}: backends[{index}]", problems);
-                if (backend is not null)
+                var index = 0;
+                foreach (var item in list.EnumerateArray())
                 {
-                    backends.Add(backend);
-                }
+                    if (ReadBackend(item, $"{source}: backends[{index}]", problems) is { } backend)
+                    {
+                        backends.Add(backend);
+                    }
 
-                index++;
+                    index++;
+                }
             }
 
-            return backends;
+            return new ConfigContents(backends, TrustedNetworks(root, source, problems), TrustedProxies(root, source, problems));
         }
+    }
+
+    private static JsonElement? List(JsonElement root, string field, string source, List<string> problems)
+    {
+        if (!root.TryGetProperty(field, out var list))
+        {
+            return null;
+        }
+
+        if (list.ValueKind != JsonValueKind.Array)
+        {
+            problems.Add($"{source}: \"{field}\" must be a list");
+            return null;
+        }
+
+        return list;
+    }
+
+    // "trustedNetworks": [{"cidr": "10.0.0.0/8", "role": "user"}]
+    private static List<Access.TrustedNetwork> TrustedNetworks(JsonElement root, string source, List<string> problems)
+    {
+        var networks = new List<Access.TrustedNetwork>();
+        if (List(root, "trustedNetworks", source, problems) is not { } list)
+        {
+            return networks;
+        }
+
+        var index = 0;
+        foreach (var item in list.EnumerateArray())
+        {
+            var where = $"{source}: trustedNetworks[{index++}]";
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                problems.Add($"{where}: must be an object like {{\"cidr\": \"10.0.0.0/8\", \"role\": \"user\"}}");
+                continue;
+            }
+
+            foreach (var property in item.EnumerateObject())
+            {
+                if (property.Name is not ("cidr" or "role"))
+                {
+                    problems.Add($"{where}: unknown field '{property.Name}' (known: cidr, role)");
+                }
+            }
+
+            var cidr = ReadString(item, "cidr", where, problems);
+            var role = ReadString(item, "role", where, problems);
+            if (cidr is null || role is null)
+            {
+                problems.Add($"{where}: needs \"cidr\" and \"role\"");
+                continue;
+            }
+
+            if (Access.TrustedNetwork.Parse(cidr + "=" + role, where, problems) is { } network)
+            {
+                networks.Add(network);
+            }
+        }
+
+        return networks;
+    }
+
+    // "trustedProxies": ["10.0.0.2", "172.16.0.0/12"]
+    private static List<System.Net.IPNetwork> TrustedProxies(JsonElement root, string source, List<string> problems)
+    {
+        var proxies = new List<System.Net.IPNetwork>();
+        if (List(root, "trustedProxies", source, problems) is not { } list)
+        {
+            return proxies;
+        }
+
+        var index = 0;
+        foreach (var item in list.EnumerateArray())
+        {
+            var where = $"{source}: trustedProxies[{index++}]";
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                problems.Add($"{where}: must be a network like \"10.0.0.2\" or \"172.16.0.0/12\"");
+            }
+            else if (Access.TrustedNetwork.ParseNetwork(item.GetString()!, where, problems) is { } network)
+            {
+                proxies.Add(network);
+            }
+        }
+
+        return proxies;
     }
 
     /// <summary>
@@ -280,4 +367,10 @@ internal static class ConfigFile
         var end = message.IndexOf(". ", StringComparison.Ordinal);
         return end < 0 ? message : message[..end];
     }
+}
+
+/// <summary>What a configuration file holds.</summary>
+internal sealed record ConfigContents(IReadOnlyList<BackendOptions> Backends, IReadOnlyList<Access.TrustedNetwork> TrustedNetworks, IReadOnlyList<System.Net.IPNetwork> TrustedProxies)
+{
+    public static ConfigContents Empty { get; } = new([], [], []);
 }

@@ -19,4 +19,5 @@ namespace Corral.Hosting;
 [JsonSerializable(typeof(HealthBody))]
 [JsonSerializable(typeof(UsageResponse))]
 [JsonSerializable(typeof(UsageRequestsResponse))]
+[JsonSerializable(typeof(AuditResponse))]
 internal sealed partial class CorralJsonContext : JsonSerializerContext;

@@ -161,6 +161,8 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton<ModelUnloader>();
         services.AddSingleton<KeyRing>();
         services.AddSingleton<KeyEndpoints>();
+        services.AddSingleton<AuditTrail>();
+        services.AddSingleton<AuditEndpoints>();
         services.AddSingleton<IUsageObserver, TokenCharge>();
         services.AddHostedService<KeyUpkeep>();
         services.AddSingleton<FleetInfoEndpoints>();
@@ -202,6 +204,12 @@ internal static class CorralServiceCollectionExtensions
 
     public static void MapCorral(this WebApplication app)
     {
+        if (app.Services.GetRequiredService<CorralSettings>().KeyInPath)
+        {
+            // Before routing: /k/<key>/api/tags is routed as /api/tags.
+            app.UseMiddleware<KeyInPathMiddleware>();
+        }
+
         app.UseRouting();
         app.UseMiddleware<RecordMiddleware>();
         app.UseMiddleware<AccessMiddleware>();

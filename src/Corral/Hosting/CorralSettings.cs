@@ -105,6 +105,18 @@ internal sealed record CorralSettings
     /// <summary>Put prompts and answers into the request log (<c>--log-bodies</c>); announced at start.</summary>
     public bool LogBodies { get; init; }
 
+    /// <summary>Serve <c>/k/&lt;key&gt;/...</c> as the same path with that bearer key (<c>--key-in-path</c>), for clients given only a URL.</summary>
+    public bool KeyInPath { get; init; }
+
+    /// <summary>Networks whose clients are served without a key, with a role (<c>--trusted-network</c>, <c>"trustedNetworks"</c>).</summary>
+    public IReadOnlyList<Access.TrustedNetwork> TrustedNetworks { get; init; } = [];
+
+    /// <summary>Proxies whose <c>X-Forwarded-For</c> names the client (<c>--trusted-proxy</c>, <c>"trustedProxies"</c>).</summary>
+    public IReadOnlyList<System.Net.IPNetwork> TrustedProxies { get; init; } = [];
+
+    /// <summary>How long a client may take no byte of its answer before it loses the answer and the backend request is cancelled.</summary>
+    public TimeSpan ClientStallTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Where request log lines go; null is standard output.</summary>
     public Stream? RequestLogStream { get; init; }
 }

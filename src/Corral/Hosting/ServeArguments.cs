@@ -38,4 +38,8 @@ internal sealed record ServeArguments
     public bool MetricsPerKey { get; init; }
     public string? RequestLog { get; init; }
     public bool LogBodies { get; init; }
+    public bool KeyInPath { get; init; }
+    public IReadOnlyList<string> TrustedNetworks { get; init; } = [];
+    public IReadOnlyList<string> TrustedProxies { get; init; } = [];
+    public string? ClientStallTimeoutSeconds { get; init; }
 }

@@ -44,10 +44,15 @@ internal static class SettingsResolver
 
         string? configPath = null;
         IReadOnlyList<BackendOptions> fixedBackends = [.. backends];
+        var trustedNetworks = args.TrustedNetworks.Select(t => Access.TrustedNetwork.Parse(t, "--trusted-network", problems)).OfType<Access.TrustedNetwork>().ToList();
+        var trustedProxies = args.TrustedProxies.Select(t => Access.TrustedNetwork.ParseNetwork(t, "--trusted-proxy", problems)).OfType<System.Net.IPNetwork>().ToList();
         if (args.ConfigFile is not null)
         {
             configPath = Path.GetFullPath(args.ConfigFile);
-            var fromFile = ConfigFile.ReadBackends(configPath, problems);
+            var file = ConfigFile.Read(configPath, problems);
+            var fromFile = file.Backends;
+            trustedNetworks.AddRange(file.TrustedNetworks);
+            trustedProxies.AddRange(file.TrustedProxies);
             // A config file that lists backends replaces the environment's default backend,
             // but adds to backends given explicitly with --backend.
             if (args.Backends.Count == 0 && NonEmpty(environment("OLLAMA_BASE_URLS")) is null && NonEmpty(environment("OLLAMA_BASE_URL")) is null)
@@ -123,6 +128,10 @@ internal static class SettingsResolver
             MetricsPerKey = args.MetricsPerKey,
             RequestLog = requestLog,
             LogBodies = args.LogBodies,
+            KeyInPath = args.KeyInPath,
+            TrustedNetworks = trustedNetworks,
+            TrustedProxies = trustedProxies,
+            ClientStallTimeout = Seconds(args.ClientStallTimeoutSeconds, "--client-stall-timeout", TimeSpan.FromSeconds(30), problems),
         };
 
         if (problems.Count > 0)

@@ -1,4 +1,5 @@
 using Corral.Access;
+using Corral.Admin;
 using Corral.Pipeline;
 
 namespace Corral.Native;
@@ -57,11 +58,11 @@ internal static class NativeApi
         group.MapPost("/api/embeddings", (RequestDelegate)inference.EmbeddingsAsync).WithMetadata(new SurfaceRoute("/api/embeddings"));
 
         var admin = group.MapGroup(string.Empty).WithMetadata(new AdminOnlyEndpoint());
-        admin.MapPost("/api/pull", (RequestDelegate)management.PullAsync).WithMetadata(new SurfaceRoute("/api/pull"));
-        admin.MapPost("/api/push", (RequestDelegate)management.PushAsync).WithMetadata(new SurfaceRoute("/api/push"));
-        admin.MapPost("/api/create", (RequestDelegate)management.CreateAsync).WithMetadata(new SurfaceRoute("/api/create"));
-        admin.MapPost("/api/copy", (RequestDelegate)management.CopyAsync).WithMetadata(new SurfaceRoute("/api/copy"));
-        admin.MapDelete("/api/delete", (RequestDelegate)management.DeleteAsync).WithMetadata(new SurfaceRoute("/api/delete"));
+        admin.MapPost("/api/pull", (RequestDelegate)management.PullAsync).WithMetadata(new SurfaceRoute("/api/pull"), new AuditedAction("model.pull"));
+        admin.MapPost("/api/push", (RequestDelegate)management.PushAsync).WithMetadata(new SurfaceRoute("/api/push"), new AuditedAction("model.push"));
+        admin.MapPost("/api/create", (RequestDelegate)management.CreateAsync).WithMetadata(new SurfaceRoute("/api/create"), new AuditedAction("model.create"));
+        admin.MapPost("/api/copy", (RequestDelegate)management.CopyAsync).WithMetadata(new SurfaceRoute("/api/copy"), new AuditedAction("model.copy"));
+        admin.MapDelete("/api/delete", (RequestDelegate)management.DeleteAsync).WithMetadata(new SurfaceRoute("/api/delete"), new AuditedAction("model.delete"));
         admin.MapMethods("/api/blobs/{digest}", [HttpMethods.Head], (RequestDelegate)blobs.HeadAsync).WithMetadata(new SurfaceRoute("/api/blobs/{digest}"));
         admin.MapPost("/api/blobs/{digest}", (RequestDelegate)blobs.PostAsync).WithMetadata(new SurfaceRoute("/api/blobs/{digest}"));
     }
@@ -79,8 +80,15 @@ internal static class NativeApi
         return ErrorWriter.WriteAsync(context, Unmatched(context, Methods.GetValueOrDefault(known)));
     }
 
-    /// <summary>The answer to a path no endpoint of its surface matched: 405 with Allow when the path takes other methods, else 404.</summary>
-    public static ProxyError Unmatched(HttpContext context, string? allowed) => allowed is null
-        ? ProxyError.NotFound($"no such route: {context.Request.Method} {context.Request.Path}")
-        : ProxyError.MethodNotAllowed($"method {context.Request.Method} is not allowed on {context.Request.Path}; use {allowed}", allowed);
+    /// <summary>
+    /// The answer to a path no endpoint of its surface matched: 405 with Allow when the path takes other methods, else
+    /// 404. The path is put into words with any key in it masked (<c>/k/…</c>), since the words are recorded.
+    /// </summary>
+    public static ProxyError Unmatched(HttpContext context, string? allowed)
+    {
+        var path = KeyInPath.Mask(context.Request.Path.Value ?? "/");
+        return allowed is null
+            ? ProxyError.NotFound($"no such route: {context.Request.Method} {path}")
+            : ProxyError.MethodNotAllowed($"method {context.Request.Method} is not allowed on {path}; use {allowed}", allowed);
+    }
 }

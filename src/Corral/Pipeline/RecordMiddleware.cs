@@ -1,3 +1,4 @@
+using Corral.Admin;
 using Corral.Hosting;
 using Corral.Usage;
 
@@ -8,7 +9,8 @@ namespace Corral.Pipeline;
 /// request to a surface route (<see cref="SurfaceRoute"/>) then becomes a usage record, whatever happened to it
 /// (answered, refused, failed, cancelled). It is the last line of defence too: nothing a client sends crashes
 /// Corral or reaches the client as a stack trace; a client that left is not an error, anything else is logged and
-/// answered 500 in the surface's shape (and recorded so). Every answer carries <c>X-Corral-Overhead-Ms</c>, the time
+/// answered 500 in the surface's shape (and recorded so). An endpoint marked <see cref="AuditedAction"/> is written
+/// to the audit as well, whatever its outcome. Every answer carries <c>X-Corral-Overhead-Ms</c>, the time
 /// Corral spent on it before the answer started, less the queue and the backends (as LiteLLM's
 /// <c>x-litellm-overhead-duration-ms</c>). Runs after routing, so it knows the endpoint.
 /// </summary>
@@ -17,14 +19,16 @@ internal sealed partial class RecordMiddleware
 {
     private readonly RequestDelegate _next;
     private readonly UsageRecorder _recorder;
+    private readonly AuditTrail _audit;
     private readonly TimeProvider _time;
     private readonly ILogger<RecordMiddleware> _logger;
     private readonly Func<object, Task> _writeOverhead;
 
-    public RecordMiddleware(RequestDelegate next, UsageRecorder recorder, TimeProvider time, ILogger<RecordMiddleware> logger)
+    public RecordMiddleware(RequestDelegate next, UsageRecorder recorder, AuditTrail audit, TimeProvider time, ILogger<RecordMiddleware> logger)
     {
         _next = next;
         _recorder = recorder;
+        _audit = audit;
         _time = time;
         _logger = logger;
         // One callback for every request (its state is the request's record): nothing allocated per request for it.
@@ -33,7 +37,8 @@ internal sealed partial class RecordMiddleware
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var surface = context.GetEndpoint()?.Metadata.GetMetadata<SurfaceRoute>();
+        var metadata = context.GetEndpoint()?.Metadata;
+        var surface = metadata?.GetMetadata<SurfaceRoute>();
         var record = new RequestRecord(_time.GetTimestamp(), _time.GetUtcNow(), surface?.Route ?? string.Empty)
         {
             KeepsBodies = surface is not null && _recorder.KeepsBodies,
@@ -78,6 +83,11 @@ internal sealed partial class RecordMiddleware
             if (surface is not null)
             {
                 _recorder.Complete(context, record);
+            }
+
+            if (metadata?.GetMetadata<AuditedAction>() is { } action)
+            {
+                await _audit.RecordAsync(context, record, action);
             }
         }
     }

@@ -30,6 +30,9 @@ internal sealed class RequestRecord(long started, DateTimeOffset startedAt, stri
     /// <summary>The answer the record belongs to (for the callback that stamps <c>X-Corral-Overhead-Ms</c> on it).</summary>
     public HttpResponse? Response { get; init; }
 
+    /// <summary>The client's address: the socket's peer, or what a trusted proxy said it was (Access).</summary>
+    public System.Net.IPAddress? ClientAddress { get; set; }
+
     /// <summary>The key that authenticated the request (Access).</summary>
     public Caller? Caller { get; set; }
 

@@ -34,7 +34,7 @@ public sealed class ConfigReloadTests : IDisposable
     private async Task<CorralInstance> StartCorralAsync()
     {
         var problems = new List<string>();
-        var backends = ConfigFile.ReadBackends(_path, problems);
+        var backends = ConfigFile.Read(_path, problems).Backends;
         problems.Should().BeEmpty();
         return await CorralInstance.StartAsync(backends, s => s with { ConfigFile = _path, ConfigPollInterval = TimeSpan.FromMilliseconds(100) });
     }

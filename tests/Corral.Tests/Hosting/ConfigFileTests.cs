@@ -113,4 +113,34 @@ public sealed class ConfigFileTests
         (first == second).Should().BeTrue("a reload of an unchanged file must leave its backends alone");
         first.GetHashCode().Should().Be(second.GetHashCode());
     }
+
+    [Fact]
+    public void TrustedNetworksAndProxies_AreRead_EachProblemNamed()
+    {
+        var problems = new List<string>();
+
+        var contents = ConfigFile.Parse(
+            """{"trustedNetworks":[{"cidr":"10.0.0.0/8","role":"user"},{"cidr":"10.0.0.1/8","role":"user"},{"cidr":"::1/128","role":"root"}],"trustedProxies":["172.16.0.0/12","proxy"]}""",
+            "corral.json",
+            problems);
+
+        contents.TrustedNetworks.Select(n => n.Network.ToString()).Should().Equal("10.0.0.0/8");
+        contents.TrustedNetworks[0].Role.Should().Be(Corral.Access.KeyRole.User);
+        contents.TrustedProxies.Select(n => n.ToString()).Should().Equal("172.16.0.0/12");
+        problems.Should().HaveCount(3);
+        problems.Should().Contain(p => p.Contains("trustedNetworks[1]", StringComparison.Ordinal) && p.Contains("network's first", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.Contains("trustedNetworks[2]", StringComparison.Ordinal) && p.Contains("admin or user", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.Contains("trustedProxies[1]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void OnlyTrustedNetworks_NoBackends_IsAFile()
+    {
+        var problems = new List<string>();
+
+        var contents = ConfigFile.Parse("""{"trustedNetworks":[{"cidr":"127.0.0.1/32","role":"admin"}]}""", "corral.json", problems);
+
+        problems.Should().BeEmpty();
+        contents.Backends.Should().BeEmpty();
+    }
 }

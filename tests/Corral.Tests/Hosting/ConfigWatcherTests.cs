@@ -20,7 +20,7 @@ public sealed class ConfigWatcherTests : IDisposable
     {
         File.WriteAllText(_path, json);
         var problems = new List<string>();
-        var fromFile = ConfigFile.ReadBackends(_path, problems);
+        var fromFile = ConfigFile.Read(_path, problems).Backends;
         problems.Should().BeEmpty();
         var settings = new CorralSettings
         {
