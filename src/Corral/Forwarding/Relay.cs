@@ -12,9 +12,11 @@ namespace Corral.Forwarding;
 /// client while the model is still generating. Each read is bounded by the backend's idle timeout and the
 /// shutdown drain; a backend that breaks off, goes silent or ends early has its answer ended by the converter
 /// (an error line or frame), or the connection cut when that cannot be said. The client leaving cancels the
-/// backend request (disposing the answer closes its connection, which stops generation).
+/// backend request (disposing the answer closes its connection, which stops generation), and so does a client
+/// that takes no byte of its answer for <c>--client-stall-timeout</c>: it loses the answer, and the backend's slot
+/// is free for others.
 /// </summary>
-internal sealed partial class Relay(ShutdownDrain drain, TimeProvider time, ILogger<Relay> logger)
+internal sealed partial class Relay(ShutdownDrain drain, CorralSettings settings, TimeProvider time, ILogger<Relay> logger)
 {
     private const int BufferSize = 16 * 1024;
 
@@ -44,7 +46,7 @@ internal sealed partial class Relay(ShutdownDrain drain, TimeProvider time, ILog
 
             outcome = await PumpAsync(body, backend, converter, output, context, record, aborted);
         }
-        catch (Exception e) when (aborted.IsCancellationRequested && e is OperationCanceledException or IOException)
+        catch (Exception e) when ((aborted.IsCancellationRequested && e is OperationCanceledException or IOException) || e is ClientStalledException)
         {
             outcome = RelayOutcome.ClientLeft;
         }
@@ -81,7 +83,6 @@ internal sealed partial class Relay(ShutdownDrain drain, TimeProvider time, ILog
     private async Task<RelayOutcome> PumpAsync(
         Stream body, Backend backend, IRelayConverter converter, RelayOutput output, HttpContext? context, RequestRecord? record, CancellationToken aborted)
     {
-        var writer = context?.Response.BodyWriter;
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         using var deadline = new RelayDeadline(drain, backend.IdleTimeout, time, aborted);
         try
@@ -118,14 +119,14 @@ internal sealed partial class Relay(ShutdownDrain drain, TimeProvider time, ILog
                 }
 
                 converter.Convert(buffer.AsSpan(0, read), output);
-                if ((await SendAsync(writer, output, record, aborted)).IsCanceled)
+                if ((await SendAsync(context, output, record, aborted)).IsCanceled)
                 {
                     throw new OperationCanceledException(aborted);
                 }
             }
 
             var whole = await converter.CompleteAsync(context, output);
-            if ((await SendAsync(writer, output, record, aborted)).IsCanceled)
+            if ((await SendAsync(context, output, record, aborted)).IsCanceled)
             {
                 throw new OperationCanceledException(aborted);
             }
@@ -150,10 +151,11 @@ internal sealed partial class Relay(ShutdownDrain drain, TimeProvider time, ILog
     }
 
     // What a converter wrote goes out now (the first of it is the answer's first byte); nothing when it wrote nothing.
-    // Not async: the writer's flush is returned, not awaited, so no state machine of its own runs per chunk.
-    private ValueTask<FlushResult> SendAsync(PipeWriter? writer, RelayOutput output, RequestRecord? record, CancellationToken aborted)
+    // Not async: the writer's flush is returned, not awaited, so no state machine of its own runs per chunk. Only a
+    // flush the client holds up (its buffers are full) is watched for a stall.
+    private ValueTask<FlushResult> SendAsync(HttpContext? context, RelayOutput output, RequestRecord? record, CancellationToken aborted)
     {
-        if (writer is null || output.Pending == 0)
+        if (context is null || output.Pending == 0)
         {
             return default;
         }
@@ -164,7 +166,31 @@ internal sealed partial class Relay(ShutdownDrain drain, TimeProvider time, ILog
         }
 
         output.Flushed();
-        return writer.FlushAsync(aborted);
+        var flush = context.Response.BodyWriter.FlushAsync(aborted);
+        return flush.IsCompleted ? flush : WaitForClientAsync(flush, context, record);
+    }
+
+    private async ValueTask<FlushResult> WaitForClientAsync(ValueTask<FlushResult> flush, HttpContext context, RequestRecord? record)
+    {
+        var pending = flush.AsTask();
+        try
+        {
+            return await pending.WaitAsync(settings.ClientStallTimeout, time, CancellationToken.None);
+        }
+        catch (TimeoutException)
+        {
+            var message = $"the client took no byte of its answer for {Durations.Seconds(settings.ClientStallTimeout)} s (--client-stall-timeout): the answer and its backend request were cancelled";
+            LogClientStalled(logger, message);
+            if (record is not null)
+            {
+                record.Error ??= message;
+            }
+
+            // Closing the connection ends the write that waits; the relay then ends and the backend request with it.
+            context.Abort();
+            _ = pending.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw new ClientStalledException();
+        }
     }
 
     private async Task<RelayOutcome> FailAsync(HttpContext? context, RequestRecord? record, Backend backend, IRelayConverter converter, RelayOutput output, string message)
@@ -204,4 +230,10 @@ internal sealed partial class Relay(ShutdownDrain drain, TimeProvider time, ILog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Answer from backend {Backend} ended early: {Message}")]
     private static partial void LogBrokenStream(ILogger logger, string backend, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A client stopped reading: {Message}")]
+    private static partial void LogClientStalled(ILogger logger, string message);
+
+    /// <summary>The client took nothing for the stall timeout: the relay ends as if it had left.</summary>
+    private sealed class ClientStalledException : OperationCanceledException;
 }

@@ -48,6 +48,17 @@ internal sealed class CorralServer : IAsyncDisposable
             kestrel.AddServerHeader = false;
             // Blob uploads may be many GB; JSON bodies are limited by Corral itself (--max-body-size).
             kestrel.Limits.MaxRequestBodySize = null;
+            // A bounded send buffer, so that a client that stops reading holds up Corral's writes within about half
+            // a megabyte (instead of the several the kernel would grow it to), and --client-stall-timeout notices.
+            kestrel.ConfigureEndpointDefaults(listen => listen.Use(next => connection =>
+            {
+                if (connection.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionSocketFeature>()?.Socket is { } socket)
+                {
+                    socket.SendBufferSize = 256 * 1024;
+                }
+
+                return next(connection);
+            }));
         });
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(settings.LogLevel);
