@@ -10,6 +10,7 @@ namespace Corral.Catalog;
 internal sealed class CatalogSnapshot
 {
     private const int MaxResolvedNames = 4096;
+    private const int MaxResolvedNameLength = 256;
     private readonly FrozenDictionary<string, CatalogModel> _byKey;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CatalogMatch> _resolved = new(StringComparer.Ordinal);
 
@@ -36,7 +37,7 @@ internal sealed class CatalogSnapshot
 
     /// <summary>
     /// A requested name already resolved against this snapshot (clients repeat the same few names, and
-    /// resolving one builds several strings). Bounded, since names come from clients. The match holds the name as
+    /// resolving one builds several strings). Bounded in number and length, since names come from clients. The match holds the name as
     /// first asked, so that requests naming the same model share one string object.
     /// </summary>
     public CatalogMatch Resolve<TState>(string requested, TState state, Func<string, TState, CatalogModel?> resolve)
@@ -47,7 +48,7 @@ internal sealed class CatalogSnapshot
         }
 
         match = new CatalogMatch(requested, resolve(requested, state));
-        if (_resolved.Count < MaxResolvedNames)
+        if (_resolved.Count < MaxResolvedNames && requested.Length <= MaxResolvedNameLength)
         {
             _resolved.TryAdd(requested, match);
         }

@@ -19,7 +19,7 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
     public const int RowsPerInsert = 32;
 
     // A name cache that grew past this (clients may name any model or user) starts again from the table.
-    private const int MaxCachedNames = 100_000;
+    private const int MaxCachedNames = 10_000;
 
     // Rollup rows kept in memory: those of the newest hours (late records are usually minutes late), at most this many.
     private const int MaxCachedRollups = 200_000;

@@ -14,6 +14,9 @@ internal sealed partial class UsageRecorder(IEnumerable<IUsageObserver> observer
     /// <summary>The status recorded for a client that left before any answer was sent (nginx's "client closed request").</summary>
     public const int ClientClosedRequest = 499;
 
+    /// <summary>Longer model names (as asked) are cut: they come from the client and end up in the store and the logs.</summary>
+    public const int MaxModelLength = 256;
+
     private readonly IUsageObserver[] _observers = [.. observers];
 
     /// <summary>Whether prompts and answers are kept for the request log.</summary>
@@ -39,7 +42,7 @@ internal sealed partial class UsageRecorder(IEnumerable<IUsageObserver> observer
             KeyName = caller?.KeyName,
             User = EndUser.Of(context.Request, caller, record.ClaimedUser),
             Route = record.Route,
-            Model = record.Model,
+            Model = record.Model is { Length: > MaxModelLength } asked ? asked[..MaxModelLength] : record.Model,
             ResolvedModel = record.ResolvedModel,
             Backend = record.Backend?.Name,
             Status = cancelled && !response.HasStarted ? ClientClosedRequest : response.StatusCode,
