@@ -6,7 +6,8 @@ namespace Corral.LoadBench;
 
 /// <summary>
 /// The comparison mode (<c>--only compare</c>): non-streamed <c>POST /api/chat</c> through the nginx bearer proxy,
-/// this Corral with its defaults, the same Corral with usage records, metrics and the request log off, and
+/// this Corral with its defaults, the same Corral process through a key with an allow-list and every limit set
+/// (high enough never to refuse), the same Corral with usage records, metrics and the request log off, and
 /// optionally another published Corral (<c>--baseline</c>), one after the other in every round (A B C D A B C D …),
 /// at c=64 for throughput and c=1 for latency; medians over rounds. With <c>--perf</c>, one more c=64 run per door
 /// under <c>perf stat</c>: what the door's processes did per request, which is less noisy than requests/s on a
@@ -19,7 +20,13 @@ internal static class Compare
 
     // Each pair: the first door's throughput as a share of the second's.
     private static readonly (string Numerator, string Denominator)[] s_ratios =
-        [("corral", "nginx"), ("corral-off", "nginx"), ("baseline", "nginx"), ("corral", "corral-off"), ("corral", "baseline")];
+        [("corral", "nginx"), ("corral-off", "nginx"), ("baseline", "nginx"), ("corral", "corral-off"), ("corral", "baseline"), ("corral-limited", "corral")];
+
+    // The limited door's key: an allow-list whose match is its last pattern, and every limit far above what a run uses.
+    private const string LimitedKey = """
+        {"name":"bench-limited","role":"user","models":["qwen*","mistral*","llama3*"],"requestsPerMinute":1000000000,
+         "tokensPerMinute":1000000000000,"tokensPerDay":1000000000000,"maxConcurrency":100000}
+        """;
 
     public static async Task<CompareFigures> RunAsync(BenchOptions options, string corralExecutable, string work, string key, BenchReport report)
     {
@@ -43,23 +50,26 @@ internal static class Compare
             : null;
 
         var version = CorralProcess.Version(corralExecutable);
+        var script = Wrk.WriteScript(work, "compare-chat", "POST", FakeAnswers.ChatRequest, key);
+        var limitedKey = await CreateKeyAsync(Url(corral), key, LimitedKey);
+        var limitedScript = Wrk.WriteScript(work, "compare-chat-limited", "POST", FakeAnswers.ChatRequest, limitedKey);
         List<Door> doors =
         [
-            new("nginx", Url(proxyPort), "the nginx bearer proxy (2 workers)", proxy, null),
-            new("corral", Url(corral), $"this build ({version}) with its defaults: usage records, metrics and the JSON request log on, its output to a file", null, corral),
-            new("corral-off", Url(corralOff), $"the same executable with `--usage off --metrics off --request-log off`", null, corralOff),
+            new("nginx", Url(proxyPort), "the nginx bearer proxy (2 workers)", proxy, null, key, script),
+            new("corral", Url(corral), $"this build ({version}) with its defaults: usage records, metrics and the JSON request log on, its output to a file", null, corral, key, script),
+            new("corral-limited", Url(corral), "the same Corral process, through a user key with a 3-pattern allow-list and requestsPerMinute, tokensPerMinute, tokensPerDay and maxConcurrency set far above what a run uses", null, corral, limitedKey, limitedScript),
+            new("corral-off", Url(corralOff), $"the same executable with `--usage off --metrics off --request-log off`", null, corralOff, key, script),
         ];
         if (baseline is not null)
         {
-            doors.Add(new("baseline", Url(baseline), $"`{options.BaselinePath}` ({CorralProcess.Version(options.BaselinePath!)}) with its own defaults, its output to a file", null, baseline));
+            doors.Add(new("baseline", Url(baseline), $"`{options.BaselinePath}` ({CorralProcess.Version(options.BaselinePath!)}) with its own defaults, its output to a file", null, baseline, key, script));
         }
 
-        await VerifyAsync(doors, key);
-        var script = Wrk.WriteScript(work, "compare-chat", "POST", FakeAnswers.ChatRequest, key);
+        await VerifyAsync(doors);
         var served = doors.ToDictionary(d => d.Name, _ => 0L, StringComparer.Ordinal);
         async Task<WrkResult> DriveAsync(Door door, int concurrency, int seconds)
         {
-            var result = await Wrk.RunAsync(door.ChatUrl, script, concurrency, seconds);
+            var result = await Wrk.RunAsync(door.ChatUrl, door.Script, concurrency, seconds);
             door.Corral?.SweepOutput();
             served[door.Name] += result.Requests;
             return result;
@@ -81,7 +91,7 @@ internal static class Compare
         var curves = new Dictionary<string, List<WrkResult>>(StringComparer.Ordinal);
         foreach (var door in doors.Where(d => d.Corral is not null))
         {
-            curves[door.Name] = await Settling.RunAsync(door.ChatUrl, script, options, door.Corral!.SweepOutput);
+            curves[door.Name] = await Settling.RunAsync(door.ChatUrl, door.Script, options, door.Corral!.SweepOutput);
             served[door.Name] += curves[door.Name].Sum(r => r.Requests);
             Console.WriteLine($"Settled {door.Name}: {Settling.Describe(curves[door.Name])} req/s");
         }
@@ -118,7 +128,7 @@ internal static class Compare
         }
 
         var (perf, backendPerf, perfProblem) = options.Perf
-            ? await PerfRunsAsync(doors, fake, served, script, options, work)
+            ? await PerfRunsAsync(doors, fake, served, options, work)
             : ([], [], null);
         if (perfProblem is not null)
         {
@@ -135,9 +145,10 @@ internal static class Compare
             d.Corral?.Memory().Rss,
             d.Corral?.RequestLogLines,
             served[d.Name])).ToArray();
-        foreach (var door in doors.Where(d => d.Corral is not null))
+        // A process serving several doors (corral and corral-limited) wrote one output for all of them.
+        foreach (var process in doors.Where(d => d.Corral is not null).GroupBy(d => d.Corral))
         {
-            NoteOutput(door, served[door.Name], report);
+            NoteOutput(process.First(), process.Sum(d => served[d.Name]), report);
         }
 
         return new CompareFigures(figures, Ratios(figures), loadAverages, perf, backendPerf, perfProblem);
@@ -146,7 +157,8 @@ internal static class Compare
     /// <summary>The method paragraph of the results, for a run with the comparison.</summary>
     public static string Method(BenchOptions options) => string.Create(CultureInfo.InvariantCulture, $"""
         Comparison (`--only compare`): non-streamed `POST /api/chat` through each front door in turn (nginx, corral,
-        corral-off{(options.BaselinePath is null ? string.Empty : ", baseline")}), all in front of the same fake backend: every round runs c={Throughput} and
+        corral-limited, corral-off{(options.BaselinePath is null ? string.Empty : ", baseline")}), all in front of the same fake backend (corral-limited is the corral process
+        through a key with an allow-list and every limit set, far above what a run uses): every round runs c={Throughput} and
         then c={Latency} through every door one after the other, {options.Rounds} round(s) of {options.DurationSeconds} s runs, so that drift in the
         machine's load spreads over all doors; figures are medians over rounds. Each Corral writes its standard output
         (the request log, one JSON line per request) to a file in the work folder, read only between runs.{(options.Perf ? $" With `--perf`, one more c={Throughput} run per door, not in the medians, under `perf stat` attached to the door's processes (and a second one on the fake backend's), with their CPU time and context switches also read from /proc right before and after it; each count is divided by the requests wrk completed in that run. perf's window opens before wrk connects and closes after it ended, so it holds the whole run; the idle second on either side adds little. Counting syscall tracepoints slows every syscall of the counted processes, so those runs' requests/s are lower than the rounds'." : string.Empty)}
@@ -157,12 +169,12 @@ internal static class Compare
     private static string Url(CorralProcess corral) => corral.BaseAddress.ToString().TrimEnd('/');
 
     /// <summary>Every door answers the chat request and refuses a request without the key before anything is measured.</summary>
-    private static async Task VerifyAsync(IEnumerable<Door> doors, string key)
+    private static async Task VerifyAsync(IEnumerable<Door> doors)
     {
-        using var client = Loopback.Client(key);
         using var anonymous = Loopback.Client();
         foreach (var door in doors)
         {
+            using var client = Loopback.Client(door.Key);
             await SideBySide.ExpectAsync(client, door.Name, HttpMethod.Post, door.Url + "/api/chat", FakeAnswers.ChatRequest, "\"done\":true", 1);
             using var refused = await anonymous.GetAsync(new Uri(door.Url + "/api/tags"));
             if (refused.StatusCode != HttpStatusCode.Unauthorized)
@@ -177,7 +189,7 @@ internal static class Compare
     /// when it can be used (a refusal is reported, not fatal).
     /// </summary>
     private static async Task<(List<PerfRun> Doors, List<PerfRun> Backend, string? Problem)> PerfRunsAsync(
-        IReadOnlyList<Door> doors, ChildProcess fake, Dictionary<string, long> served, string script, BenchOptions options, string work)
+        IReadOnlyList<Door> doors, ChildProcess fake, Dictionary<string, long> served, BenchOptions options, string work)
     {
         List<PerfRun> doorRuns = [];
         List<PerfRun> backendRuns = [];
@@ -200,7 +212,7 @@ internal static class Compare
             }
 
             var (doorBefore, backendBefore) = (ProcessTimes.Read(doorPids), ProcessTimes.Read(backendPids));
-            var result = await Wrk.RunAsync(door.ChatUrl, script, Throughput, options.DurationSeconds);
+            var result = await Wrk.RunAsync(door.ChatUrl, door.Script, Throughput, options.DurationSeconds);
             var (doorTimes, backendTimes) = (ProcessTimes.Read(doorPids) - doorBefore, ProcessTimes.Read(backendPids) - backendBefore);
             door.Corral?.SweepOutput();
             served[door.Name] += result.Requests;
@@ -257,8 +269,23 @@ internal static class Compare
             $"Comparison: {door.Name} wrote {lines:#,0} request log lines (JSON) for the {served:#,0} requests wrk completed through it, {(served > 0 ? lines / (double)served : 0):0.00} per request ({expected})."));
     }
 
-    /// <summary>A front door: where wrk sends requests, and the processes that serve them (for perf).</summary>
-    private sealed record Door(string Name, string Url, string Description, ChildProcess? Nginx, CorralProcess? Corral)
+    /// <summary>Creates a key through a Corral's admin API and returns its secret.</summary>
+    private static async Task<string> CreateKeyAsync(string url, string adminKey, string body)
+    {
+        using var client = Loopback.Client(adminKey);
+        using var response = await client.PostAsync(new Uri(url + "/admin/api/keys"), new StringContent(body, Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode != HttpStatusCode.Created)
+        {
+            throw new BenchmarkException($"could not create the limited key: {(int)response.StatusCode} {text}");
+        }
+
+        using var document = System.Text.Json.JsonDocument.Parse(text);
+        return document.RootElement.GetProperty("key").GetString()!;
+    }
+
+    /// <summary>A front door: where wrk sends requests with which key (its wrk script), and the processes that serve them (for perf).</summary>
+    private sealed record Door(string Name, string Url, string Description, ChildProcess? Nginx, CorralProcess? Corral, string Key, string Script)
     {
         public string ChatUrl => Url + "/api/chat";
 

@@ -115,7 +115,7 @@ internal sealed record CompareFigures(
     string? PerfProblem);
 
 /// <summary>One front door of the comparison.</summary>
-/// <param name="Name">nginx, corral, corral-off, baseline.</param>
+/// <param name="Name">nginx, corral, corral-limited, corral-off, baseline.</param>
 /// <param name="Description">What it is: the build, its flags.</param>
 /// <param name="Throughput">c=64, medians over rounds.</param>
 /// <param name="Latency">c=1, medians over rounds.</param>
