@@ -11,7 +11,7 @@ namespace Corral.Access;
 /// one <see cref="KeyState"/> (its rates, requests in flight, last use) for as long as Corral runs, whatever is
 /// reloaded meanwhile.
 /// </summary>
-internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProvider time) : IDisposable
+internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProvider time, IQuotaStore? quotas = null) : IDisposable
 {
     public const string ConfiguredAdminId = "admin-key-option";
     private const string SecretPrefix = "corral_";
@@ -38,7 +38,7 @@ internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProv
             var keys = new Dictionary<KeyHash, Entry>();
             foreach (var key in active)
             {
-                var state = _states.GetValueOrDefault(key.Id) ?? new KeyState(time);
+                var state = _states.GetValueOrDefault(key.Id) ?? new KeyState(time, key.Id, quotas);
                 state.Configure(key.Limits);
                 states[key.Id] = state;
                 var caller = new Caller(key.Id, key.Name, key.Role, key.AssertsUsers) { Models = ModelAllowList.Of(key.Models), State = state };
@@ -240,6 +240,18 @@ internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProv
             .Select(s => (s.Key, s.Value.LastUsed!.Value))
             .ToArray();
         return store.RecordKeyUseAsync(uses, cancellationToken);
+    }
+
+    /// <summary>Whether the keys' rates are shared with other Corrals through the database (leases to give back).</summary>
+    public bool SharesRates => quotas is not null;
+
+    /// <summary>Gives back the leases of shared rates that outlived <see cref="KeyState.LeaseLifetime"/> (all of them when <paramref name="all"/>).</summary>
+    public async Task ReturnLeasesAsync(CancellationToken cancellationToken, bool all = false)
+    {
+        foreach (var state in Volatile.Read(ref _states).Values)
+        {
+            await state.ReturnLeasesAsync(cancellationToken, all);
+        }
     }
 
     public void Dispose() => _writeGate.Dispose();

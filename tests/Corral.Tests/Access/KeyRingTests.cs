@@ -301,7 +301,7 @@ public sealed class KeyRingTests
         var ring = NewRing();
         var (key, secret) = await ring.CreateAsync(KeySettings.Of("team", KeyRole.User) with { Limits = KeyLimits.None with { RequestsPerMinute = 10 } }, CancellationToken.None);
         var before = ring.Authenticate(secret)!;
-        before.State!.TryStart().Should().BeNull();
+        (await before.State!.TryStartAsync()).Should().BeNull();
 
         var updated = await ring.UpdateAsync(key.Id, s => s with { Limits = s.Limits with { RequestsPerMinute = 20 }, Models = ["llama3*"] }, CancellationToken.None);
 

@@ -14,68 +14,72 @@ public sealed class KeyStateTests
     }
 
     [Fact]
-    public void RequestsPerMinute_ABurstOfTheLimit_ThenOneAtATimeAsTheBucketRefills()
+    public async Task RequestsPerMinute_ABurstOfTheLimit_ThenOneAtATimeAsTheBucketRefills()
     {
         var state = State(KeyLimits.None with { RequestsPerMinute = 3 });
 
-        Enumerable.Range(0, 3).Select(_ => state.TryStart()).ToArray().Should().AllSatisfy(r => r.Should().BeNull());
-        var refused = state.TryStart();
+        for (var i = 0; i < 3; i++)
+        {
+            (await state.TryStartAsync()).Should().BeNull();
+        }
+
+        var refused = (await state.TryStartAsync());
 
         refused.Should().NotBeNull();
         refused!.Limit.Should().Be("requestsPerMinute");
         refused.Type.Should().Be("requests");
         refused.RetryAfter.Should().Be(TimeSpan.FromSeconds(20), "3 a minute come back at one per 20 s");
         _time.Advance(TimeSpan.FromSeconds(20));
-        state.TryStart().Should().BeNull();
-        state.TryStart().Should().NotBeNull();
+        (await state.TryStartAsync()).Should().BeNull();
+        (await state.TryStartAsync()).Should().NotBeNull();
     }
 
     [Fact]
-    public void Tokens_ChargedAfterTheFact_MayGoIntoDebt_ThenRefuseUntilPaidBack()
+    public async Task Tokens_ChargedAfterTheFact_MayGoIntoDebt_ThenRefuseUntilPaidBack()
     {
         var state = State(KeyLimits.None with { TokensPerMinute = 60 });
-        state.TryStart().Should().BeNull();
+        (await state.TryStartAsync()).Should().BeNull();
 
         state.Charge(90);
 
-        var refused = state.TryStart();
+        var refused = (await state.TryStartAsync());
         refused!.Limit.Should().Be("tokensPerMinute");
         refused.Type.Should().Be("tokens");
         refused.RetryAfter.Should().Be(TimeSpan.FromSeconds(31), "30 tokens of debt and one to spend, at a token a second");
         state.Status().TokensPerMinute.Should().Be(new RateWindow(60, 0, TimeSpan.FromSeconds(90)));
         _time.Advance(TimeSpan.FromSeconds(31));
-        state.TryStart().Should().BeNull();
+        (await state.TryStartAsync()).Should().BeNull();
     }
 
     [Fact]
-    public void TokensPerDay_UsedUp_RefusedEvenWithMinutesToSpare()
+    public async Task TokensPerDay_UsedUp_RefusedEvenWithMinutesToSpare()
     {
         var state = State(KeyLimits.None with { TokensPerMinute = 1000, TokensPerDay = 1000 });
 
         state.Charge(1000);
         _time.Advance(TimeSpan.FromMinutes(1));
 
-        state.TryStart()!.Limit.Should().Be("tokensPerDay");
+        (await state.TryStartAsync())!.Limit.Should().Be("tokensPerDay");
     }
 
     [Fact]
-    public void ARefusedRequest_DoesNotUseARequest()
+    public async Task ARefusedRequest_DoesNotUseARequest()
     {
         var state = State(new KeyLimits(RequestsPerMinute: 5, TokensPerMinute: 10, TokensPerDay: null, MaxConcurrency: null));
         state.Charge(20);
 
-        state.TryStart().Should().NotBeNull();
+        (await state.TryStartAsync()).Should().NotBeNull();
 
         state.Status().Requests!.Remaining.Should().Be(5);
     }
 
     [Fact]
-    public void Configure_NewLimits_WhatWasUsedStaysUsed()
+    public async Task Configure_NewLimits_WhatWasUsedStaysUsed()
     {
         var state = State(KeyLimits.None with { RequestsPerMinute = 10 });
         for (var i = 0; i < 4; i++)
         {
-            state.TryStart();
+            await state.TryStartAsync();
         }
 
         state.Configure(KeyLimits.None with { RequestsPerMinute = 20 });
@@ -86,11 +90,11 @@ public sealed class KeyStateTests
     }
 
     [Fact]
-    public void NoRates_NothingCounted_ConcurrencyUnlimited()
+    public async Task NoRates_NothingCounted_ConcurrencyUnlimited()
     {
         var state = State(KeyLimits.None);
 
-        state.TryStart().Should().BeNull();
+        (await state.TryStartAsync()).Should().BeNull();
         state.Status().Should().Be(new RateStatus(null, null, null));
         state.Concurrency.Limit.Should().Be(int.MaxValue);
         state.Configure(KeyLimits.None with { MaxConcurrency = 2 });
@@ -98,7 +102,7 @@ public sealed class KeyStateTests
     }
 
     [Fact]
-    public void MarkUsed_RemembersTheLatestSecond()
+    public async Task MarkUsed_RemembersTheLatestSecond()
     {
         var state = State(KeyLimits.None);
         state.LastUsed.Should().BeNull();
