@@ -33,6 +33,12 @@ internal sealed class PostgresUsageWriteSession : IUsageWriteSession
     private const long CachedRollupHours = 2;
     private const int MaxIdAttempts = 64;
 
+    private const string CopyRecordsSql = """
+        COPY usage_records (id, time_ms, key_id, key_name, end_user, route, model, resolved_model, backend, status, error,
+            prompt_tokens, completion_tokens, queue_us, ttft_us, duration_us, overhead_us, bytes_in, bytes_out, attempts,
+            cancelled) FROM STDIN (FORMAT BINARY)
+        """;
+
     private const string RollupKeyColumns = "hour_ms, key_id, key_name, end_user, route, model, backend, status";
 
     private readonly NpgsqlConnection _connection;
@@ -84,12 +90,18 @@ internal sealed class PostgresUsageWriteSession : IUsageWriteSession
                 ON CONFLICT (id) DO NOTHING
                 RETURNING id;
                 """, _connection);
-            _selectRollups = new NpgsqlCommand($"""
-                SELECT {RollupKeyColumns}, requests, errors, prompt_tokens, completion_tokens, ttft_histogram, duration_histogram
-                FROM usage_hourly
-                JOIN unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
-                    $8::integer[]) AS k({RollupKeyColumns}) USING ({RollupKeyColumns})
-                WHERE writer = $9;
+            // One primary key lookup per key (LATERAL), whatever the planner makes of the arrays' sizes.
+            _selectRollups = new NpgsqlCommand("""
+                SELECT k.hour_ms, k.key_id, k.key_name, k.end_user, k.route, k.model, k.backend, k.status,
+                    h.requests, h.errors, h.prompt_tokens, h.completion_tokens, h.ttft_histogram, h.duration_histogram
+                FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
+                    $8::integer[]) AS k(hour_ms, key_id, key_name, end_user, route, model, backend, status)
+                CROSS JOIN LATERAL (
+                    SELECT requests, errors, prompt_tokens, completion_tokens, ttft_histogram, duration_histogram
+                    FROM usage_hourly u
+                    WHERE u.hour_ms = k.hour_ms AND u.key_id = k.key_id AND u.key_name = k.key_name AND u.end_user = k.end_user
+                        AND u.route = k.route AND u.model = k.model AND u.backend = k.backend AND u.status = k.status AND u.writer = $9
+                ) AS h;
                 """, _connection);
             _upsertRollups = new NpgsqlCommand($"""
                 INSERT INTO usage_hourly ({RollupKeyColumns}, writer, requests, errors, prompt_tokens, completion_tokens,
@@ -141,7 +153,7 @@ internal sealed class PostgresUsageWriteSession : IUsageWriteSession
         try
         {
             using var transaction = _connection.BeginTransaction();
-            InsertRecords(columns, transaction);
+            CopyRecords(columns, transaction);
             WriteRollups(transaction);
             transaction.Commit();
         }
@@ -314,7 +326,74 @@ internal sealed class PostgresUsageWriteSession : IUsageWriteSession
 
     private long NextId(long time) => (time << SequenceBits) | ((long)(Slot & ((1 << SlotBits) - 1)) << SlotShift) | (_sequence++ & SlotSequenceMask);
 
-    // Inserts the records; those whose id was taken get the next number and go again.
+    // Copies the records in (binary COPY: the fastest way in); should an id be taken, which COPY cannot skip, back to
+    // before the copy and the records go through InsertRecords instead.
+    private void CopyRecords(RecordColumns columns, NpgsqlTransaction transaction)
+    {
+        transaction.Save("records");
+        try
+        {
+            using (var copy = _connection.BeginBinaryImport(CopyRecordsSql))
+            {
+                for (var i = 0; i < columns.Id.Length; i++)
+                {
+                    copy.StartRow();
+                    copy.Write(columns.Id[i], NpgsqlDbType.Bigint);
+                    copy.Write(columns.Time[i], NpgsqlDbType.Bigint);
+                    WriteName(copy, columns.KeyId[i]);
+                    WriteName(copy, columns.KeyName[i]);
+                    WriteName(copy, columns.User[i]);
+                    copy.Write(columns.Route[i], NpgsqlDbType.Bigint);
+                    WriteName(copy, columns.Model[i]);
+                    WriteName(copy, columns.ResolvedModel[i]);
+                    WriteName(copy, columns.Backend[i]);
+                    copy.Write(columns.Status[i], NpgsqlDbType.Integer);
+                    if (columns.Error[i] is { } error)
+                    {
+                        copy.Write(error, NpgsqlDbType.Text);
+                    }
+                    else
+                    {
+                        copy.WriteNull();
+                    }
+
+                    copy.Write(columns.PromptTokens[i], NpgsqlDbType.Integer);
+                    copy.Write(columns.CompletionTokens[i], NpgsqlDbType.Integer);
+                    copy.Write(columns.QueueUs[i], NpgsqlDbType.Bigint);
+                    WriteName(copy, columns.TtftUs[i]);
+                    copy.Write(columns.DurationUs[i], NpgsqlDbType.Bigint);
+                    copy.Write(columns.OverheadUs[i], NpgsqlDbType.Bigint);
+                    copy.Write(columns.BytesIn[i], NpgsqlDbType.Bigint);
+                    copy.Write(columns.BytesOut[i], NpgsqlDbType.Bigint);
+                    copy.Write(columns.Attempts[i], NpgsqlDbType.Integer);
+                    copy.Write(columns.Cancelled[i], NpgsqlDbType.Boolean);
+                }
+
+                copy.Complete();
+            }
+
+            transaction.Release("records");
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            transaction.Rollback("records");
+            InsertRecords(columns, transaction);
+        }
+    }
+
+    private static void WriteName(NpgsqlBinaryImporter copy, long? value)
+    {
+        if (value is { } v)
+        {
+            copy.Write(v, NpgsqlDbType.Bigint);
+        }
+        else
+        {
+            copy.WriteNull();
+        }
+    }
+
+    // Inserts the records, skipping ids already taken; those records get the next number and go again.
     private void InsertRecords(RecordColumns columns, NpgsqlTransaction transaction)
     {
         for (var attempt = 0; ; attempt++)
