@@ -32,6 +32,12 @@ public sealed class PostgresTests
             File.Exists(Path.Combine(corral.DataDirectory, "corral.db")).Should().BeFalse("nothing is stored in SQLite");
         }
 
+        // A stopped Corral holds no connection (its pool, usage writer and listener are closed).
+        await Eventually.ValueAsync(
+            () => database.ScalarAsync("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid();"),
+            connections => connections is 0L,
+            "the stopped Corral's connections are closed");
+
         // Another Corral (a new data folder) on the same database: the key, its usage and the schema are there.
         await using var again = await CorralInstance.StartAsync([CorralInstance.Backend(sim, "a")], s => s with { Database = database.ConnectionString });
         using var sameKey = again.Client(key);
