@@ -28,7 +28,8 @@ internal sealed class PostgresUsageWriteSession : IUsageWriteSession
     private const int WriterLocks = 0x436f7272;
     private const int MaxSlots = 4096;
 
-    private const int MaxCachedNames = 100_000;
+    // A name cache that grew past this (clients may name any model or user) starts again from the table.
+    private const int MaxCachedNames = 10_000;
     private const int MaxCachedRollups = 200_000;
     private const long CachedRollupHours = 2;
     private const int MaxIdAttempts = 64;
