@@ -21,6 +21,12 @@ internal static class ServeCommand
                 + "\"connectTimeout\", \"firstByteTimeout\", \"idleTimeout\"}, ...]}. Changes are applied without restart (see --config-poll).",
         };
         var data = new Option<string>("--data") { HelpName = "DIR", Description = "Folder of the embedded SQLite database. Env CORRAL_DATA. Default ./data." };
+        var database = new Option<string>("--database")
+        {
+            HelpName = "URL",
+            Description = "PostgreSQL database for keys, backends, usage and audit instead of SQLite: postgres://user:password@host:5432/db[?sslmode=require] "
+                + "or an Npgsql connection string. Env CORRAL_DATABASE. Its schema is brought up to date at start.",
+        };
         var adminKey = new Option<string>("--admin-key")
         {
             HelpName = "KEY",
@@ -128,7 +134,7 @@ internal static class ServeCommand
 
         var command = new Command("serve", "Run the gateway in front of the configured Ollama servers.")
         {
-            listen, backend, config, data, adminKey, auth, catalogTtl, listingTimeout, connectTimeout, maxBody, forwardKeyHeaders, logLevel,
+            listen, backend, config, data, database, adminKey, auth, catalogTtl, listingTimeout, connectTimeout, maxBody, forwardKeyHeaders, logLevel,
             firstByteTimeout, idleTimeout, healthInterval, failureThreshold, maxConcurrency, queueLength, queueTimeout, coldLoad, maxAttempts,
             drainTimeout, explainRoutes, configPoll, usage, metrics, usageRetention, metricsToken, metricsPerKey, requestLog, logBodies,
             keyInPath, trustedNetwork, trustedProxy, clientStallTimeout,
@@ -142,6 +148,7 @@ internal static class ServeCommand
                 Backends = parse.GetValue(backend) ?? [],
                 ConfigFile = parse.GetValue(config),
                 DataDirectory = parse.GetValue(data),
+                Database = parse.GetValue(database),
                 AdminKey = parse.GetValue(adminKey),
                 Auth = parse.GetValue(auth),
                 CatalogTtlSeconds = parse.GetValue(catalogTtl),

@@ -80,9 +80,15 @@ internal sealed class CorralServer : IAsyncDisposable
         {
             await store.InitializeAsync(cancellationToken);
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (settings.Database is null && e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
         {
             throw new ConfigurationException([$"--data: cannot open the database in '{Path.GetFullPath(settings.DataDirectory)}': {e.Message}"]);
+        }
+        catch (Exception e) when (settings.Database is { } database && e is Npgsql.NpgsqlException or TimeoutException or IOException)
+        {
+            await app.DisposeAsync();
+            var reason = PostgresDatabase.WithoutPassword(e.Message, database);
+            throw new ConfigurationException([$"--database: cannot open the PostgreSQL database {PostgresDatabase.Describe(database)}: {reason}"]);
         }
 
         var keys = app.Services.GetRequiredService<KeyRing>();
@@ -162,11 +168,29 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton<Forwarder>();
         services.AddSingleton<Relay>();
         services.AddSingleton<InferencePipeline>();
-        var store = new SqliteStore(settings.DataDirectory);
-        services.AddSingleton<IKeyStore>(store);
-        services.AddSingleton<IBackendStore>(store);
-        services.AddSingleton<IUsageStore>(store);
-        services.AddSingleton<IAuditStore>(store);
+        if (settings.Database is { } database)
+        {
+            // PostgreSQL (--database), which other Corrals may share: created by the container, so that it closes its
+            // connections when Corral stops; what the others change is heard by the listener.
+            services.AddSingleton(_ => new PostgresStore(database));
+            services.AddSingleton<IKeyStore>(sp => sp.GetRequiredService<PostgresStore>());
+            services.AddSingleton<IBackendStore>(sp => sp.GetRequiredService<PostgresStore>());
+            services.AddSingleton<IUsageStore>(sp => sp.GetRequiredService<PostgresStore>());
+            services.AddSingleton<IAuditStore>(sp => sp.GetRequiredService<PostgresStore>());
+            services.AddSingleton<PostgresChangeListener>();
+            services.AddSingleton<IStoreChanges>(sp => sp.GetRequiredService<PostgresChangeListener>());
+            services.AddHostedService(sp => sp.GetRequiredService<PostgresChangeListener>());
+        }
+        else
+        {
+            var store = new SqliteStore(settings.DataDirectory);
+            services.AddSingleton<IKeyStore>(store);
+            services.AddSingleton<IBackendStore>(store);
+            services.AddSingleton<IUsageStore>(store);
+            services.AddSingleton<IAuditStore>(store);
+            services.AddSingleton<IStoreChanges, NoStoreChanges>();
+        }
+
         services.AddSingleton<ApiBackends>();
         services.AddSingleton<FleetAdminEndpoints>();
         services.AddSingleton<ModelUnloader>();

@@ -21,6 +21,12 @@ internal sealed record CorralSettings
     /// <summary>Folder of the embedded SQLite database.</summary>
     public string DataDirectory { get; init; } = "./data";
 
+    /// <summary>
+    /// The PostgreSQL database that holds every store instead (<c>--database</c>), as an Npgsql connection string;
+    /// null keeps the embedded SQLite database in <see cref="DataDirectory"/>. It may hold a password: never print it.
+    /// </summary>
+    public string? Database { get; init; }
+
     /// <summary>Admin key given on the command line or in the environment (never stored, only hashed in memory).</summary>
     public string? AdminKey { get; init; }
 

@@ -11,6 +11,7 @@ internal sealed record ServeArguments
     public IReadOnlyList<string> Backends { get; init; } = [];
     public string? ConfigFile { get; init; }
     public string? DataDirectory { get; init; }
+    public string? Database { get; init; }
     public string? AdminKey { get; init; }
     public string? Auth { get; init; }
     public string? CatalogTtlSeconds { get; init; }

@@ -87,6 +87,16 @@ internal static class SettingsResolver
             problems.Add($"--metrics-token: the token must be at least {MinimumAdminKeyLength} characters long (it has {metricsToken.Length})");
         }
 
+        string? database = null;
+        if ((args.Database ?? NonEmpty(environment("CORRAL_DATABASE"))) is { } databaseText)
+        {
+            database = Storage.PostgresDatabase.TryParse(databaseText, out var databaseProblem);
+            if (database is null)
+            {
+                problems.Add($"--database: {databaseProblem}");
+            }
+        }
+
         var requestLog = outputIsTerminal ? RequestLogFormat.Off : RequestLogFormat.Json;
         var requestLogText = args.RequestLog ?? NonEmpty(environment("CORRAL_REQUEST_LOG"));
         if (requestLogText is not null && !Enum.TryParse(requestLogText, ignoreCase: true, out requestLog))
@@ -100,6 +110,7 @@ internal static class SettingsResolver
             Backends = backends,
             FixedBackends = fixedBackends,
             DataDirectory = args.DataDirectory ?? NonEmpty(environment("CORRAL_DATA")) ?? "./data",
+            Database = database,
             AdminKey = adminKey,
             AuthEnabled = authEnabled,
             CatalogTtl = Seconds(args.CatalogTtlSeconds, "--catalog-ttl", TimeSpan.FromSeconds(10), problems),

@@ -16,7 +16,7 @@ public abstract class AuditStoreContract : IAsyncLifetime
     /// <summary>A store with its schema in place.</summary>
     internal abstract Task<IAuditStore> CreateStoreAsync();
 
-    [Fact]
+    [StoreFact]
     public async Task Add_EveryField_ReadBackNewestFirst()
     {
         var first = new AuditEvent(s_ten, "key_1", "ops", "10.0.0.7", "key.create", "key_2", "ok");
@@ -28,7 +28,7 @@ public abstract class AuditStoreContract : IAsyncLifetime
         (await _store.ListAuditEventsAsync(null, null, 10, CancellationToken.None)).Should().Equal(second, first);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task List_RangeAndLimit()
     {
         for (var i = 0; i < 5; i++)
@@ -59,5 +59,26 @@ public sealed class SqliteAuditStoreTests : AuditStoreContract
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_folder, recursive: true);
         return Task.CompletedTask;
+    }
+}
+
+/// <summary>The audit store contract on PostgreSQL (<c>CORRAL_TEST_POSTGRES</c>), in a database of its own.</summary>
+[PostgresStoreTests]
+public sealed class PostgresAuditStoreTests : AuditStoreContract
+{
+    private TemporaryPostgresStore? _temporary;
+
+    internal override async Task<IAuditStore> CreateStoreAsync()
+    {
+        _temporary = await TemporaryPostgresStore.CreateAsync();
+        return _temporary.Store;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        if (_temporary is not null)
+        {
+            await _temporary.DisposeAsync();
+        }
     }
 }

@@ -22,7 +22,7 @@ public abstract class KeyStoreContract : IAsyncLifetime
 
     internal abstract Task<IKeyStore> CreateStoreAsync();
 
-    [Fact]
+    [StoreFact]
     public async Task AddKey_EveryField_ReadBackAsWritten()
     {
         var key = Key("key_full") with
@@ -40,7 +40,7 @@ public abstract class KeyStoreContract : IAsyncLifetime
         stored.Should().BeEquivalentTo(key);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task AddKey_NoOptionalFields_ReadBackEmpty()
     {
         await _store.AddKeyAsync(Key("key_plain"), CancellationToken.None);
@@ -52,7 +52,7 @@ public abstract class KeyStoreContract : IAsyncLifetime
         stored.PreviousHash.Should().BeNull();
     }
 
-    [Fact]
+    [StoreFact]
     public async Task UpdateKey_ChangesSettingsAndSecret_NotIdCreationOrLastUse()
     {
         await _store.AddKeyAsync(Key("key_u"), CancellationToken.None);
@@ -79,7 +79,7 @@ public abstract class KeyStoreContract : IAsyncLifetime
         stored.LastUsedAt.Should().Be(s_created.AddHours(1));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task UpdateKey_RevokedOrMissing_False()
     {
         await _store.AddKeyAsync(Key("key_r"), CancellationToken.None);
@@ -90,7 +90,7 @@ public abstract class KeyStoreContract : IAsyncLifetime
         (await _store.ListKeysAsync(CancellationToken.None)).Single().Name.Should().Be("key_r");
     }
 
-    [Fact]
+    [StoreFact]
     public async Task RecordKeyUse_LaterTimeWins()
     {
         await _store.AddKeyAsync(Key("key_a"), CancellationToken.None);
@@ -118,5 +118,26 @@ public sealed class SqliteKeyStoreTests : KeyStoreContract
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_folder, recursive: true);
         return Task.CompletedTask;
+    }
+}
+
+/// <summary>The key store contract on PostgreSQL (<c>CORRAL_TEST_POSTGRES</c>), in a database of its own.</summary>
+[PostgresStoreTests]
+public sealed class PostgresKeyStoreTests : KeyStoreContract
+{
+    private TemporaryPostgresStore? _temporary;
+
+    internal override async Task<IKeyStore> CreateStoreAsync()
+    {
+        _temporary = await TemporaryPostgresStore.CreateAsync(initialize: false);
+        return _temporary.Store;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        if (_temporary is not null)
+        {
+            await _temporary.DisposeAsync();
+        }
     }
 }

@@ -1,0 +1,207 @@
+using System.Text;
+using Corral.Usage;
+using Npgsql;
+
+namespace Corral.Storage;
+
+/// <summary>
+/// Usage in PostgreSQL: the tables of SQLite (<c>usage_names</c>, <c>usage_records</c>, <c>usage_hourly</c>) with the
+/// same ids and histogram blobs, but a rollup row per writer (see <see cref="PostgresUsageWriteSession"/>); the sink
+/// merges them as it merges the rows of different hours.
+/// </summary>
+internal sealed partial class PostgresStore : IUsageStore
+{
+    public IUsageWriteSession OpenUsageWriter() => new PostgresUsageWriteSession(CreateDedicatedConnection());
+
+    public async Task ReadUsageRollupsAsync(DateTimeOffset from, DateTimeOffset to, UsageGrouping grouping, IUsageSink sink, CancellationToken cancellationToken)
+    {
+        var (group, detail) = grouping switch
+        {
+            UsageGrouping.Key => ("key_id", "key_name"),
+            UsageGrouping.User => ("end_user", "0"),
+            UsageGrouping.Backend => ("backend", "0"),
+            UsageGrouping.Route => ("route", "0"),
+            UsageGrouping.Status => ("status", "0"),
+            UsageGrouping.Hour or UsageGrouping.Day => ("hour_ms", "0"),
+            _ => ("model", "0"),
+        };
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT {group}::bigint, {detail}::bigint, requests, errors, prompt_tokens, completion_tokens, ttft_histogram, duration_histogram
+            FROM usage_hourly WHERE hour_ms >= $1 AND hour_ms < $2;
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = from.ToUnixTimeMilliseconds() });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = to.ToUnixTimeMilliseconds() });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var ttft = new byte[256];
+        var duration = new byte[256];
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            sink.AddRollup(
+                reader.GetInt64(0),
+                reader.GetInt64(1),
+                reader.GetInt64(2),
+                reader.GetInt64(3),
+                reader.GetInt64(4),
+                reader.GetInt64(5),
+                Blob(reader, 6, ref ttft),
+                Blob(reader, 7, ref duration));
+        }
+    }
+
+    public async Task ReadUsageRecordsAsync(DateTimeOffset from, DateTimeOffset to, UsageGrouping grouping, IUsageSink sink, CancellationToken cancellationToken)
+    {
+        var (group, detail) = grouping switch
+        {
+            UsageGrouping.Key => ("COALESCE(key_id, 0)", "COALESCE(key_name, 0)"),
+            UsageGrouping.User => ("COALESCE(end_user, 0)", "0"),
+            UsageGrouping.Backend => ("COALESCE(backend, 0)", "0"),
+            UsageGrouping.Route => ("route", "0"),
+            UsageGrouping.Status => ("status", "0"),
+            UsageGrouping.Hour or UsageGrouping.Day => ("time_ms", "0"),
+            // As in the rollups: the model routed to, else the one asked for.
+            _ => ("COALESCE(resolved_model, model, 0)", "0"),
+        };
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT {group}::bigint, {detail}::bigint, status, prompt_tokens, completion_tokens, ttft_us, duration_us
+            FROM usage_records WHERE id >= $1 AND id < $2;
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = SqliteUsageWriteSession.IdOf(from) });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = SqliteUsageWriteSession.IdOf(to) });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            sink.AddRecord(
+                reader.GetInt64(0),
+                reader.GetInt64(1),
+                reader.GetInt32(2),
+                reader.GetInt32(3),
+                reader.GetInt32(4),
+                reader.IsDBNull(5) ? null : reader.GetInt64(5) / 1000.0,
+                reader.GetInt64(6) / 1000.0);
+        }
+    }
+
+    public async Task<IReadOnlyDictionary<long, string>> UsageNamesAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken)
+    {
+        var names = new Dictionary<long, string>();
+        long[] wanted = [.. ids.Where(id => id > 0).Distinct()];
+        if (wanted.Length == 0)
+        {
+            return names;
+        }
+
+        await using var command = _dataSource.CreateCommand("SELECT id, name FROM usage_names WHERE id = ANY($1);");
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = wanted });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            names[reader.GetInt64(0)] = reader.GetString(1);
+        }
+
+        return names;
+    }
+
+    public async Task<IReadOnlyList<StoredUsageRecord>> ListUsageRecordsAsync(UsageRecordFilter filter, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        long? keyId = null;
+        long? modelId = null;
+        if (filter.Key is not null && (keyId = await FindNameAsync(connection, filter.Key, cancellationToken)) is null)
+        {
+            return [];
+        }
+
+        if (filter.Model is not null && (modelId = await FindNameAsync(connection, filter.Model, cancellationToken)) is null)
+        {
+            return [];
+        }
+
+        var sql = new StringBuilder("""
+            SELECT r.time_ms, k.name, kn.name, u.name, ro.name, m.name, rm.name, b.name, r.status, r.error,
+                   r.prompt_tokens, r.completion_tokens, r.queue_us, r.ttft_us, r.duration_us, r.overhead_us,
+                   r.bytes_in, r.bytes_out, r.attempts, r.cancelled
+            FROM usage_records r
+            LEFT JOIN usage_names k ON k.id = r.key_id
+            LEFT JOIN usage_names kn ON kn.id = r.key_name
+            LEFT JOIN usage_names u ON u.id = r.end_user
+            LEFT JOIN usage_names ro ON ro.id = r.route
+            LEFT JOIN usage_names m ON m.id = r.model
+            LEFT JOIN usage_names rm ON rm.id = r.resolved_model
+            LEFT JOIN usage_names b ON b.id = r.backend
+            WHERE r.id >= $1 AND r.id < $2
+            """);
+        await using var command = new NpgsqlCommand { Connection = connection };
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = SqliteUsageWriteSession.IdOf(filter.From) });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = SqliteUsageWriteSession.IdOf(filter.To) });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = filter.Limit });
+        if (keyId is { } key)
+        {
+            sql.Append(" AND (r.key_id = $4 OR r.key_name = $4)");
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = key });
+        }
+
+        if (modelId is { } model)
+        {
+            var index = command.Parameters.Count + 1;
+            sql.Append(System.Globalization.CultureInfo.InvariantCulture, $" AND (r.model = ${index} OR r.resolved_model = ${index})");
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = model });
+        }
+
+        sql.Append(" ORDER BY r.id DESC LIMIT $3;");
+        command.CommandText = sql.ToString();
+
+        var records = new List<StoredUsageRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            records.Add(new StoredUsageRecord(
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)),
+                NullableString(reader, 1),
+                NullableString(reader, 2),
+                NullableString(reader, 3),
+                NullableString(reader, 4) ?? string.Empty,
+                NullableString(reader, 5),
+                NullableString(reader, 6),
+                NullableString(reader, 7),
+                reader.GetInt32(8),
+                NullableString(reader, 9),
+                reader.GetInt32(10),
+                reader.GetInt32(11),
+                reader.GetInt64(12) / 1000.0,
+                reader.IsDBNull(13) ? null : reader.GetInt64(13) / 1000.0,
+                reader.GetInt64(14) / 1000.0,
+                reader.GetInt64(15) / 1000.0,
+                reader.GetInt64(16),
+                reader.GetInt64(17),
+                reader.GetInt32(18),
+                reader.GetBoolean(19)));
+        }
+
+        return records;
+    }
+
+    private static async Task<long?> FindNameAsync(NpgsqlConnection connection, string name, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT id FROM usage_names WHERE name = $1;", connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = PostgresText.Clean(name) });
+        return await command.ExecuteScalarAsync(cancellationToken) is long id ? id : null;
+    }
+
+    // A bytea column copied into buffer (grown when needed); valid until the next row.
+    private static ReadOnlySpan<byte> Blob(NpgsqlDataReader reader, int ordinal, ref byte[] buffer)
+    {
+        var length = (int)reader.GetBytes(ordinal, 0, null, 0, 0);
+        if (length == 0)
+        {
+            return [];
+        }
+
+        if (buffer.Length < length)
+        {
+            buffer = new byte[Math.Max(length, buffer.Length * 2)];
+        }
+
+        reader.GetBytes(ordinal, 0, buffer, 0, length);
+        return buffer.AsSpan(0, length);
+    }
+}
