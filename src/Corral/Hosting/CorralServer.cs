@@ -177,6 +177,7 @@ internal static class CorralServiceCollectionExtensions
             services.AddSingleton<IBackendStore>(sp => sp.GetRequiredService<PostgresStore>());
             services.AddSingleton<IUsageStore>(sp => sp.GetRequiredService<PostgresStore>());
             services.AddSingleton<IAuditStore>(sp => sp.GetRequiredService<PostgresStore>());
+            services.AddSingleton<IQuotaStore>(sp => sp.GetRequiredService<PostgresStore>());
             services.AddSingleton<PostgresChangeListener>();
             services.AddSingleton<IStoreChanges>(sp => sp.GetRequiredService<PostgresChangeListener>());
             services.AddHostedService(sp => sp.GetRequiredService<PostgresChangeListener>());

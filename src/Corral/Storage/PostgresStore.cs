@@ -9,7 +9,7 @@ namespace Corral.Storage;
 /// rollups (PostgresStore.Usage.cs), in one database that several Corral processes may share. Writes to keys and
 /// backends notify the others in the same transaction (<see cref="PostgresChangeListener"/>). See Storage/README.md.
 /// </summary>
-internal sealed partial class PostgresStore : IKeyStore, IBackendStore, IAuditStore, IDisposable
+internal sealed partial class PostgresStore : IKeyStore, IBackendStore, IAuditStore, IQuotaStore, IDisposable
 {
     /// <summary>The channel of <c>NOTIFY</c>: its payload is the topic (<c>keys</c>, <c>backends</c>), a space and the id of the Corral that wrote.</summary>
     public const string ChangesChannel = "corral_changes";
@@ -110,6 +110,17 @@ internal sealed partial class PostgresStore : IKeyStore, IBackendStore, IAuditSt
             ttft_histogram      bytea NOT NULL,
             duration_histogram  bytea NOT NULL,
             PRIMARY KEY (hour_ms, key_id, key_name, end_user, route, model, backend, status, writer)
+        );
+        """,
+        // The keys' rates shared by every Corral (Access/KeyState leases from them): a token bucket per key and rate,
+        // its level as of updated_at (the database's clock, the same for every Corral).
+        """
+        CREATE TABLE rate_buckets (
+            key_id      text NOT NULL,
+            rate        text NOT NULL,
+            level       double precision NOT NULL,
+            updated_at  timestamptz NOT NULL,
+            PRIMARY KEY (key_id, rate)
         );
         """,
     ];
@@ -368,6 +379,43 @@ internal sealed partial class PostgresStore : IKeyStore, IBackendStore, IAuditSt
 
     /// <summary>A new connection of its own, outside the pool, not opened yet (the usage writer's, the listener's).</summary>
     internal NpgsqlConnection CreateDedicatedConnection() => new(_dedicatedConnectionString);
+
+    public async Task<QuotaLease> LeaseAsync(QuotaRequest request, CancellationToken cancellationToken)
+    {
+        // One statement, so one round trip: the row is created full if it is new, then locked, refilled to now at
+        // capacity/window per second (never above capacity), given back to, and leased from.
+        await using var command = _dataSource.CreateCommand("""
+            WITH created AS (
+                INSERT INTO rate_buckets (key_id, rate, level, updated_at) VALUES ($1, $2, $3, clock_timestamp())
+                ON CONFLICT (key_id, rate) DO NOTHING
+            ),
+            refilled AS (
+                SELECT LEAST($3, level + EXTRACT(EPOCH FROM clock_timestamp() - updated_at) * ($3 / $4)) + $5 AS level
+                FROM rate_buckets WHERE key_id = $1 AND rate = $2 FOR UPDATE
+            ),
+            leased AS (
+                SELECT level, LEAST($6, GREATEST(0, floor(level))) AS taken FROM refilled
+            )
+            UPDATE rate_buckets b SET level = l.level - l.taken, updated_at = clock_timestamp()
+            FROM leased l WHERE b.key_id = $1 AND b.rate = $2
+            RETURNING l.taken, b.level;
+            """);
+        command.Parameters.Add(Text(request.KeyId));
+        command.Parameters.Add(Text(request.Rate));
+        command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = request.Capacity });
+        command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = request.Window.TotalSeconds });
+        command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = request.GiveBack });
+        command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = request.Wanted });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            // The row was created by this very statement, which cannot see it yet: it is full, so lease from that.
+            await reader.DisposeAsync();
+            return await LeaseAsync(request, cancellationToken);
+        }
+
+        return new QuotaLease(reader.GetDouble(0), reader.GetDouble(1));
+    }
 
     // Runs one statement in a transaction and, when it changed a row, notifies the other Corrals in the same transaction
     // (a notification is sent at commit, so they read the change once it is there); returns the rows changed.

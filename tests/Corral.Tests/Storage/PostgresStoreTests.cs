@@ -180,6 +180,46 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         await Eventually.WaitUntilAsync(() => heard.Contains(StoreTopic.Keys), "the change after the reconnection was heard", TimeSpan.FromSeconds(2));
     }
 
+    [PostgresFact]
+    public async Task Quota_Leases_TakeWholeUnitsOfWhatIsLeft_GiveBacksReturn_NewBucketsStartFull()
+    {
+        var store = await InitializedStoreAsync();
+        // A day's window: the few milliseconds of the test refill nothing worth a unit.
+        QuotaRequest Ask(double wanted, double giveBack = 0) => new("key_1", "requestsPerMinute", 10, TimeSpan.FromDays(1), wanted, giveBack);
+
+        var first = await store.LeaseAsync(Ask(4), CancellationToken.None);
+        var second = await store.LeaseAsync(Ask(4), CancellationToken.None);
+        var third = await store.LeaseAsync(Ask(4), CancellationToken.None);
+        var empty = await store.LeaseAsync(Ask(4), CancellationToken.None);
+        var returned = await store.LeaseAsync(Ask(0, giveBack: 3), CancellationToken.None);
+
+        (first.Taken, second.Taken, third.Taken, empty.Taken).Should().Be((4, 4, 2, 0));
+        empty.Level.Should().BeApproximately(0, 0.01);
+        returned.Level.Should().BeApproximately(3, 0.01);
+        (await store.LeaseAsync(Ask(1, giveBack: -5), CancellationToken.None)).Should().Match<QuotaLease>(l => l.Taken == 0 && l.Level < -1.9, "a debt larger than what is left leaves nothing to lease");
+        (await store.LeaseAsync(new QuotaRequest("key_2", "requestsPerMinute", 10, TimeSpan.FromDays(1), 4, 0), CancellationToken.None)).Taken.Should().Be(4, "another key's bucket starts full");
+    }
+
+    [PostgresFact]
+    public async Task Quota_TwoCorralsLeasingAtOnce_NeverMoreThanTheBucketHolds()
+    {
+        var stores = new[] { await InitializedStoreAsync(), Store(), Store() };
+        var request = new QuotaRequest("key_1", "requestsPerMinute", 500, TimeSpan.FromDays(1), 3, 0);
+
+        var taken = await Task.WhenAll(stores.Select(store => Task.Run(async () =>
+        {
+            double sum = 0;
+            for (var i = 0; i < 100; i++)
+            {
+                sum += (await store.LeaseAsync(request, CancellationToken.None)).Taken;
+            }
+
+            return sum;
+        })));
+
+        taken.Sum().Should().Be(500, "900 units were asked for, the bucket held 500");
+    }
+
     private PostgresStore Store()
     {
         var store = new PostgresStore(_database.ConnectionString);
