@@ -58,6 +58,9 @@ internal sealed class KeyRing(IKeyStore store, CorralSettings settings, TimeProv
         }
     }
 
+    /// <summary>Reads the keys again (another Corral on the database changed them), after any write of this one.</summary>
+    public Task ReloadAsync(CancellationToken cancellationToken) => WriteAsync(() => Task.FromResult(true), cancellationToken);
+
     /// <summary>
     /// When no admin key is configured and none is stored, creates one and returns its secret (to print once);
     /// otherwise null.

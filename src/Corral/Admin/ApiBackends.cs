@@ -6,32 +6,66 @@ using Corral.Storage;
 namespace Corral.Admin;
 
 /// <summary>
-/// The backends added through the admin API: kept in the store as they change, and put back into the fleet at
-/// start-up. A configuration reload leaves them alone (they have <see cref="BackendOrigin.Api"/>).
+/// The backends added through the admin API: kept in the store as they change, put back into the fleet at start-up,
+/// and brought in line with the store when another Corral on the same database changed them (<see cref="SyncAsync"/>).
+/// A configuration reload leaves them alone (they have <see cref="BackendOrigin.Api"/>).
 /// </summary>
-internal sealed partial class ApiBackends(IBackendStore store, BackendFleet fleet, TimeProvider time, ILogger<ApiBackends> logger)
+internal sealed partial class ApiBackends(IBackendStore store, BackendFleet fleet, TimeProvider time, ILogger<ApiBackends> logger) : IDisposable
 {
+    /// <summary>One change at a time (the admin API's and a sync's), so that the fleet and the store agree and two adds cannot both take a name.</summary>
+    public SemaphoreSlim Changes { get; } = new(1, 1);
+
+    public void Dispose() => Changes.Dispose();
+
+    /// <summary>
+    /// Makes the fleet's API-added backends those of the store: added, changed (by their stored settings) or removed.
+    /// Requests a removed backend is serving finish.
+    /// </summary>
+    public async Task SyncAsync(CancellationToken cancellationToken)
+    {
+        await Changes.WaitAsync(cancellationToken);
+        try
+        {
+            var stored = await store.ListBackendsAsync(cancellationToken);
+            var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var backend in stored)
+            {
+                names.Add(backend.Name);
+                if (Read(backend) is not { } options)
+                {
+                    continue;
+                }
+
+                if (fleet.Find(options.Name) is { } existing)
+                {
+                    if (existing.Origin == BackendOrigin.Api && Json(existing.Options) != Json(options))
+                    {
+                        fleet.Update(existing.Name, options);
+                    }
+                }
+                else if (ConflictOf(options, self: null) is null)
+                {
+                    fleet.TryAdd(options, out _, BackendOrigin.Api);
+                }
+            }
+
+            foreach (var backend in fleet.All.Where(b => b.Origin == BackendOrigin.Api && !names.Contains(b.Name)).ToArray())
+            {
+                fleet.Remove(backend.Name);
+            }
+        }
+        finally
+        {
+            Changes.Release();
+        }
+    }
     /// <summary>Adds every stored backend to the fleet; one that no longer reads, or whose name or URL is taken, is skipped with a warning.</summary>
     public async Task RestoreAsync(CancellationToken cancellationToken)
     {
         foreach (var stored in await store.ListBackendsAsync(cancellationToken))
         {
-            var problems = new List<string>();
-            var where = $"stored backend '{stored.Name}'";
-            BackendOptions? options = null;
-            try
+            if (Read(stored) is not { } options)
             {
-                using var document = JsonDocument.Parse(stored.OptionsJson);
-                options = BackendDefinitions.Read(document.RootElement, where, problems);
-            }
-            catch (JsonException e)
-            {
-                problems.Add($"{where}: not valid JSON: {e.Message}");
-            }
-
-            if (options is null)
-            {
-                LogNotRestored(logger, stored.Name, string.Join("; ", problems));
                 continue;
             }
 
@@ -48,6 +82,32 @@ internal sealed partial class ApiBackends(IBackendStore store, BackendFleet flee
             }
         }
     }
+
+    // A stored backend's settings; null, with a warning, when they no longer read.
+    private BackendOptions? Read(StoredBackend stored)
+    {
+        var problems = new List<string>();
+        var where = $"stored backend '{stored.Name}'";
+        BackendOptions? options = null;
+        try
+        {
+            using var document = JsonDocument.Parse(stored.OptionsJson);
+            options = BackendDefinitions.Read(document.RootElement, where, problems);
+        }
+        catch (JsonException e)
+        {
+            problems.Add($"{where}: not valid JSON: {e.Message}");
+        }
+
+        if (options is null)
+        {
+            LogNotRestored(logger, stored.Name, string.Join("; ", problems));
+        }
+
+        return options;
+    }
+
+    private static string Json(BackendOptions options) => JsonSerializer.Serialize(BackendDefinitions.Of(options), CorralJsonContext.Default.BackendDefinition);
 
     /// <summary>Why <paramref name="options"/> cannot join the fleet beside the other backends (a name or URL taken), or null.</summary>
     public string? ConflictOf(BackendOptions options, Backend? self)
@@ -70,8 +130,7 @@ internal sealed partial class ApiBackends(IBackendStore store, BackendFleet flee
     /// <summary>Stores the settings of a backend added or changed through the admin API.</summary>
     public Task SaveAsync(BackendOptions options, CancellationToken cancellationToken)
     {
-        var json = JsonSerializer.Serialize(BackendDefinitions.Of(options), CorralJsonContext.Default.BackendDefinition);
-        return store.SaveBackendAsync(new StoredBackend(options.Name, json, time.GetUtcNow()), cancellationToken);
+        return store.SaveBackendAsync(new StoredBackend(options.Name, Json(options), time.GetUtcNow()), cancellationToken);
     }
 
     /// <summary>Forgets a backend deleted through the admin API.</summary>

@@ -18,13 +18,11 @@ internal sealed class FleetAdminEndpoints(
     ApiBackends apiBackends,
     ListingClient listing,
     CorralSettings settings,
-    TimeProvider time) : IDisposable
+    TimeProvider time)
 {
     private const string VerifyExample = """{"url":"http://10.0.0.7:11434"}""";
     private static readonly string[] s_verifyFields = ["url", "key"];
 
-    // One change at a time, so that the fleet and the store agree and two adds cannot both take a name.
-    private readonly SemaphoreSlim _changes = new(1, 1);
 
     private enum Switch
     {
@@ -33,7 +31,6 @@ internal sealed class FleetAdminEndpoints(
         Drain,
     }
 
-    public void Dispose() => _changes.Dispose();
 
     public async Task ListAsync(HttpContext context)
     {
@@ -74,7 +71,7 @@ internal sealed class FleetAdminEndpoints(
         }
 
         Backend added;
-        await _changes.WaitAsync(context.RequestAborted);
+        await apiBackends.Changes.WaitAsync(context.RequestAborted);
         try
         {
             if (apiBackends.ConflictOf(options, self: null) is { } conflict)
@@ -96,7 +93,7 @@ internal sealed class FleetAdminEndpoints(
         }
         finally
         {
-            _changes.Release();
+            apiBackends.Changes.Release();
         }
 
         context.Response.Headers.Location = "/admin/api/backends/" + Uri.EscapeDataString(added.Name);
@@ -133,7 +130,7 @@ internal sealed class FleetAdminEndpoints(
 
         options = options with { Name = backend.Name };
         Backend? updated;
-        await _changes.WaitAsync(context.RequestAborted);
+        await apiBackends.Changes.WaitAsync(context.RequestAborted);
         try
         {
             if (apiBackends.ConflictOf(options, self: backend) is { } conflict)
@@ -152,7 +149,7 @@ internal sealed class FleetAdminEndpoints(
         }
         finally
         {
-            _changes.Release();
+            apiBackends.Changes.Release();
         }
 
         if (updated is null)
@@ -171,7 +168,7 @@ internal sealed class FleetAdminEndpoints(
             return;
         }
 
-        await _changes.WaitAsync(context.RequestAborted);
+        await apiBackends.Changes.WaitAsync(context.RequestAborted);
         try
         {
             await apiBackends.DeleteAsync(backend.Name, CancellationToken.None);
@@ -180,7 +177,7 @@ internal sealed class FleetAdminEndpoints(
         }
         finally
         {
-            _changes.Release();
+            apiBackends.Changes.Release();
         }
 
         context.Response.StatusCode = StatusCodes.Status204NoContent;
@@ -280,7 +277,7 @@ internal sealed class FleetAdminEndpoints(
         }
 
         Backend? result;
-        await _changes.WaitAsync(context.RequestAborted);
+        await apiBackends.Changes.WaitAsync(context.RequestAborted);
         try
         {
             if (change == Switch.Drain)
@@ -310,7 +307,7 @@ internal sealed class FleetAdminEndpoints(
         }
         finally
         {
-            _changes.Release();
+            apiBackends.Changes.Release();
         }
 
         if (result is null)

@@ -201,6 +201,7 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton<AuditEndpoints>();
         services.AddSingleton<IUsageObserver, TokenCharge>();
         services.AddHostedService<KeyUpkeep>();
+        services.AddHostedService<ReplicaSync>();
         services.AddSingleton<FleetInfoEndpoints>();
         services.AddSingleton<InferenceEndpoints>();
         services.AddSingleton<ModelManagementEndpoints>();

@@ -66,6 +66,12 @@ internal sealed partial class RecordMiddleware
             // Writing to a client that already left.
             record.Cancelled = true;
         }
+        catch (Exception e) when (Storage.StoreErrors.IsUnreachable(e) && !context.Response.HasStarted)
+        {
+            // Admin writes and reads need the database; everything else is served from what is in memory.
+            LogStoreUnreachable(_logger, context.Request.Method, Access.KeyInPath.Mask(context.Request.Path.Value ?? "/"), e.Message);
+            await ErrorWriter.WriteAsync(context, ProxyError.Unavailable(Storage.StoreErrors.Unreachable, TimeSpan.FromSeconds(5)));
+        }
         catch (Exception e)
         {
             LogUnhandled(_logger, context.Request.Method, context.Request.Path, e);
@@ -98,6 +104,9 @@ internal sealed partial class RecordMiddleware
         record.Response!.Headers["X-Corral-Overhead-Ms"] = Durations.Milliseconds(_recorder.Overhead(record, _time.GetTimestamp()));
         return Task.CompletedTask;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The database could not be reached to serve {Method} {Path}: {Reason}")]
+    private static partial void LogStoreUnreachable(ILogger logger, string method, string path, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error serving {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, string method, string path, Exception exception);
