@@ -29,7 +29,18 @@ internal static class StartupBanner
             output.WriteLine($"  backend {backend.Name}: {backend.Url.ToString().TrimEnd('/')}{(extras.Count > 0 ? " (" + string.Join(", ", extras) + ")" : string.Empty)}");
         }
 
-        output.WriteLine($"  data: {Path.GetFullPath(settings.DataDirectory)}");
+        output.WriteLine(settings.Database is { } database
+            ? $"  database: PostgreSQL {Storage.PostgresDatabase.Describe(database)}"
+            : $"  data: {Path.GetFullPath(settings.DataDirectory)}");
+        if (settings.KeyInPath)
+        {
+            output.WriteLine("  keys in the path: on (/k/KEY/...); proxies in front may log such URLs");
+        }
+
+        foreach (var network in settings.TrustedNetworks)
+        {
+            output.WriteLine($"  trusted network: {network.Network} served without a key as {network.Role.ToString().ToLowerInvariant()}");
+        }
 
         if (!settings.AuthEnabled)
         {
