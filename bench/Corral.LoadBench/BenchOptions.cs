@@ -8,7 +8,7 @@ internal sealed record BenchOptions
     public static readonly string[] AllScenarios = ["throughput", "speed", "memory", "fleet", "usage"];
 
     /// <summary>Also known to --only: the comparison mode runs only when asked for (it adds minutes of settling per Corral).</summary>
-    public static readonly string[] KnownScenarios = [.. AllScenarios, "compare"];
+    public static readonly string[] KnownScenarios = [.. AllScenarios, "compare", "replicas"];
 
     /// <summary>Rounds of the side-by-side runs; each cell's figure is the median over rounds.</summary>
     public int Rounds { get; init; } = 3;
@@ -28,6 +28,9 @@ internal sealed record BenchOptions
 
     /// <summary>The comparison adds a run per door under <c>perf stat</c>.</summary>
     public bool Perf { get; init; }
+
+    /// <summary>The replicas scenario's PostgreSQL: a connection string to a role that may create databases.</summary>
+    public string? Postgres { get; init; }
 
     /// <summary>Where the results go; default bench/results of the repository.</summary>
     public string? OutputDirectory { get; init; }
@@ -59,6 +62,9 @@ internal sealed record BenchOptions
           --baseline PATH        compare: another published corral executable (e.g. the commit before a
                                  change), run with its own defaults
           --perf                 compare: one more c=64 run per door under perf stat; counts per request
+          --postgres CONNECTION  replicas (only when named in --only): one Corral alone, one on PostgreSQL and two on
+                                 it behind nginx (deploy/nginx.conf); a role that may create databases (default
+                                 CORRAL_TEST_POSTGRES)
           --corral PATH          use this published corral executable instead of publishing src/Corral
           --out DIR              results folder (default bench/results)
           --help                 this text
@@ -88,6 +94,7 @@ internal sealed record BenchOptions
                     "--corral" => options with { CorralPath = Path.GetFullPath(Value()) },
                     "--baseline" => options with { BaselinePath = Executable(Value()) },
                     "--perf" => options with { Perf = true },
+                    "--postgres" => options with { Postgres = Value() },
                     "--out" => options with { OutputDirectory = Path.GetFullPath(Value()) },
                     "--help" or "-h" => null,
                     _ => throw new ArgumentException($"unknown option '{args[i]}'"),

@@ -112,6 +112,11 @@ internal static class LoadBenchmark
             report.Compare = await Compare.RunAsync(options, corral, work, key, report);
         }
 
+        if (options.Scenarios.Contains("replicas"))
+        {
+            report.Replicas = await Replicas.RunAsync(options, corral, root, work, key);
+        }
+
         report.Targets = Targets.Judge(report);
         report.DurationMinutes = clock.Elapsed.TotalMinutes;
         report.Machine = report.Machine with { LoadAverageAtEnd = MachineInfo.LoadAverage() };
@@ -158,6 +163,7 @@ internal static class LoadBenchmark
             setup,
             .. options.Scenarios.Contains("throughput") ? [throughput] : Array.Empty<string>(),
             .. options.Scenarios.Contains("compare") ? [Compare.Method(options)] : Array.Empty<string>(),
+            .. options.Scenarios.Contains("replicas") ? [Replicas.Method(options)] : Array.Empty<string>(),
         ];
         return string.Join("\n\n", paragraphs);
     }

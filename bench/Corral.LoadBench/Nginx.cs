@@ -81,6 +81,23 @@ internal static class Nginx
         return Start(directory, "proxy", config);
     }
 
+    /// <summary>
+    /// nginx as <c>deploy/nginx.conf</c> configures it in front of Corral replicas, with its upstream servers replaced by
+    /// <paramref name="replicas"/>, its port by <paramref name="port"/>, and its access log off (what the benchmark changes).
+    /// </summary>
+    public static ChildProcess StartFromDeploy(string repositoryRoot, string directory, int port, IReadOnlyList<Uri> replicas)
+    {
+        var config = File.ReadAllText(Path.Combine(repositoryRoot, "deploy", "nginx.conf"));
+        string Replace(string text, string from, string to) => text.Contains(from, StringComparison.Ordinal)
+            ? text.Replace(from, to, StringComparison.Ordinal)
+            : throw new BenchmarkException($"deploy/nginx.conf no longer has '{from}'; update Nginx.StartFromDeploy");
+        config = Replace(config, "server corral:11480;", string.Join(" ", replicas.Select(r => $"server {r.Host}:{r.Port.ToString(CultureInfo.InvariantCulture)};")));
+        config = Replace(config, "listen 11480;", $"listen 127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)};");
+        config = Replace(config, "http {", "http {\n  " + HttpCommon(directory, "deploy").ReplaceLineEndings(" "));
+        config = Replace(config, "worker_processes auto;", $"daemon off; pid {directory}/deploy.pid; error_log {directory}/deploy-error.log warn; worker_processes auto;");
+        return Start(directory, "deploy", config);
+    }
+
     /// <summary><c>nginx -v</c>, e.g. <c>nginx/1.22.1</c>.</summary>
     public static string Version() => Tools.Run("nginx", "-v").Replace("nginx version: ", string.Empty, StringComparison.Ordinal).Trim();
 

@@ -189,6 +189,22 @@ internal static class ReportWriter
             CompareSection(compare, Line);
         }
 
+        if (report.Replicas is { } replicas)
+        {
+            Line($"## Replicas: POST /api/chat, not streamed, c=64");
+            Line($"");
+            Line($"| door | what | req/s | p50 | p99 | non-2xx | socket errors | of alone |");
+            Line($"|---|---|--:|--:|--:|--:|--:|--:|");
+            var alone = replicas.Doors[0].Throughput.RequestsPerSecond;
+            foreach (var door in replicas.Doors)
+            {
+                var figures = door.Throughput;
+                Line($"| {door.Name} | {door.Description} | **{Format.Rate(figures.RequestsPerSecond)}** | {Format.Us(figures.P50Us)} | {Format.Us(figures.P99Us)} | {figures.Non2xx} | {figures.SocketErrors} | {Format.Ratio(figures.RequestsPerSecond / alone)} |");
+            }
+
+            Line($"");
+        }
+
         Line($"## Targets (issue #4)");
         Line($"");
         Line($"| target | measured | verdict |");

@@ -229,6 +229,8 @@ internal sealed record BenchReport
 
     public CompareFigures? Compare { get; set; }
 
+    public ReplicaFigures? Replicas { get; set; }
+
     public IReadOnlyList<TargetVerdict> Targets { get; set; } = [];
 
     public List<string> Notes { get; } = [];
