@@ -26,6 +26,7 @@ public class HotPathBenchmarks : IDisposable
     private SlotScheduler _scheduler = null!;
     private AdmissionRequest _admission = null!;
     private readonly ConnectionKeyMemory _connection = new();
+    private Caller _limited = null!;
 
     [GlobalCleanup]
     public void Dispose()
@@ -63,6 +64,30 @@ public class HotPathBenchmarks : IDisposable
         var model = new CatalogModel("model42:latest", three.Select(b => new ModelLocation(b, "model42:latest", null, default)).ToArray(), _ => true);
         _scheduler = new SlotScheduler(slotted, TimeProvider.System);
         _admission = new AdmissionRequest(model, "key", null, AdmissionRequest.NoneExcluded);
+
+        // The load benchmark's corral-limited key: three patterns (the match is the last), every limit far away.
+        var limits = new KeyLimits(1_000_000_000, 1_000_000_000_000, 1_000_000_000_000, 100_000);
+        var state = new KeyState(TimeProvider.System);
+        state.Configure(limits);
+        _limited = new Caller("key_limited", "limited", KeyRole.User) { Models = ModelAllowList.Of(["qwen*", "mistral*", "llama3*"]), State = state };
+    }
+
+    /// <summary>
+    /// What a key with an allow-list and every limit adds to a request: the allow-list match, the three rates
+    /// counted, and the answer's tokens charged (the fourth limit, maxConcurrency, is a counter under the scheduler's lock).
+    /// </summary>
+    [Benchmark]
+    public bool LimitedKeyChecks()
+    {
+        var allowed = _limited.Models.Allows("llama3.2:latest");
+        var refused = _limited.State!.TryStartAsync();
+        if (!refused.IsCompletedSuccessfully || refused.Result is not null)
+        {
+            throw new InvalidOperationException("the benchmark's key was refused or had to wait");
+        }
+
+        _limited.State.Charge(430);
+        return allowed;
     }
 
     /// <summary>SHA-256 of the presented key, lookup, constant-time compare, expiry check.</summary>

@@ -154,27 +154,7 @@ internal sealed partial class PostgresStore : IUsageStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            records.Add(new StoredUsageRecord(
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)),
-                NullableString(reader, 1),
-                NullableString(reader, 2),
-                NullableString(reader, 3),
-                NullableString(reader, 4) ?? string.Empty,
-                NullableString(reader, 5),
-                NullableString(reader, 6),
-                NullableString(reader, 7),
-                reader.GetInt32(8),
-                NullableString(reader, 9),
-                reader.GetInt32(10),
-                reader.GetInt32(11),
-                reader.GetInt64(12) / 1000.0,
-                reader.IsDBNull(13) ? null : reader.GetInt64(13) / 1000.0,
-                reader.GetInt64(14) / 1000.0,
-                reader.GetInt64(15) / 1000.0,
-                reader.GetInt64(16),
-                reader.GetInt64(17),
-                reader.GetInt32(18),
-                reader.GetBoolean(19)));
+            records.Add(StoredRows.UsageRecord(reader));
         }
 
         return records;

@@ -355,14 +355,7 @@ internal sealed partial class PostgresStore : IKeyStore, IBackendStore, IAuditSt
         var events = new List<AuditEvent>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            events.Add(new AuditEvent(
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)),
-                NullableString(reader, 1),
-                NullableString(reader, 2),
-                NullableString(reader, 3),
-                reader.GetString(4),
-                NullableString(reader, 5),
-                reader.GetString(6)));
+            events.Add(StoredRows.AuditEvent(reader));
         }
 
         return events;
@@ -466,5 +459,4 @@ internal sealed partial class PostgresStore : IKeyStore, IBackendStore, IAuditSt
 
     private static DateTimeOffset? OptionalTime(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<DateTimeOffset>(ordinal);
 
-    private static string? NullableString(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 }

@@ -156,27 +156,7 @@ internal sealed partial class SqliteStore : IUsageStore
         while (reader.Read())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            records.Add(new StoredUsageRecord(
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)),
-                NullableString(reader, 1),
-                NullableString(reader, 2),
-                NullableString(reader, 3),
-                NullableString(reader, 4) ?? string.Empty,
-                NullableString(reader, 5),
-                NullableString(reader, 6),
-                NullableString(reader, 7),
-                reader.GetInt32(8),
-                NullableString(reader, 9),
-                reader.GetInt32(10),
-                reader.GetInt32(11),
-                reader.GetInt64(12) / 1000.0,
-                reader.IsDBNull(13) ? null : reader.GetInt64(13) / 1000.0,
-                reader.GetInt64(14) / 1000.0,
-                reader.GetInt64(15) / 1000.0,
-                reader.GetInt64(16),
-                reader.GetInt64(17),
-                reader.GetInt32(18),
-                reader.GetInt64(19) != 0));
+            records.Add(StoredRows.UsageRecord(reader));
         }
 
         return records;
@@ -197,7 +177,6 @@ internal sealed partial class SqliteStore : IUsageStore
         return command.ExecuteScalar() is long id ? id : null;
     }
 
-    private static string? NullableString(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
     // Steps to the end, handing each row to onRow; returns SQLite's last result code. Optimised at once: it runs for
     // every row of a query, and the first query after start should not be the slowest.

@@ -337,14 +337,7 @@ internal sealed partial class SqliteStore : IKeyStore, IBackendStore, IAuditStor
         var events = new List<AuditEvent>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            events.Add(new AuditEvent(
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)),
-                reader.IsDBNull(1) ? null : reader.GetString(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2),
-                reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.GetString(4),
-                reader.IsDBNull(5) ? null : reader.GetString(5),
-                reader.GetString(6)));
+            events.Add(StoredRows.AuditEvent(reader));
         }
 
         return events;

@@ -36,12 +36,12 @@ public sealed class AttackTests
         await using var a = await Sim.StartAsync("llama3.2");
         await using var corral = await StartAsync(a, log, time);
         using var admin = corral.Client();
-        var revoked = await NewKeyAsync(admin, """{"name":"revoked","role":"user"}""");
+        var revoked = await corral.CreateKeyFromAsync("""{"name":"revoked","role":"user"}""");
         (await admin.DeleteAsync("/admin/api/keys/" + revoked.Id)).EnsureSuccessStatusCode();
-        var expired = await NewKeyAsync(admin, $$"""{"name":"expired","role":"user","expiresAt":"{{time.GetUtcNow().AddMinutes(1):O}}"}""");
-        var rotated = await NewKeyAsync(admin, """{"name":"rotated","role":"user"}""");
+        var expired = await corral.CreateKeyFromAsync($$"""{"name":"expired","role":"user","expiresAt":"{{time.GetUtcNow().AddMinutes(1):O}}"}""");
+        var rotated = await corral.CreateKeyFromAsync("""{"name":"rotated","role":"user"}""");
         (await admin.PostJsonAsync($"/admin/api/keys/{rotated.Id}/rotate", """{"graceSeconds":30}""")).EnsureSuccessStatusCode();
-        var live = await NewKeyAsync(admin, """{"name":"live","role":"user"}""");
+        var live = await corral.CreateKeyFromAsync("""{"name":"live","role":"user"}""");
         time.Advance(TimeSpan.FromMinutes(2));
         var before = Inference(a);
 
@@ -293,14 +293,6 @@ public sealed class AttackTests
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
         return GC.GetTotalMemory(forceFullCollection: true);
-    }
-
-    private static async Task<(string Id, string Secret)> NewKeyAsync(HttpClient admin, string body)
-    {
-        using var response = await admin.PostJsonAsync("/admin/api/keys", body);
-        response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-        var key = await response.JsonAsync();
-        return (key.GetProperty("id").GetString()!, key.GetProperty("key").GetString()!);
     }
 
     private static async Task<string> RawAsync(CorralInstance corral, string request)

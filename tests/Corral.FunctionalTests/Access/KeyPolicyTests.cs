@@ -16,22 +16,13 @@ public sealed class KeyPolicyTests
 
     private static string OpenAiChat(string model) => $$$"""{"model":"{{{model}}}","messages":[{"role":"user","content":"hi"}],"max_tokens":3}""";
 
-    private static async Task<(string Id, string Secret)> CreateAsync(CorralInstance corral, string body)
-    {
-        using var admin = corral.Client();
-        using var response = await admin.PostJsonAsync("/admin/api/keys", body);
-        response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-        var key = await response.JsonAsync();
-        return (key.GetProperty("id").GetString()!, key.GetProperty("key").GetString()!);
-    }
-
     [Fact]
     public async Task Fields_SetOnCreate_PatchChangesOnlyWhatIsSent_NullLiftsALimit_ListHasNoSecret()
     {
         await using var a = await Sim.StartAsync("llama3.2");
         await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(a, "a")]);
         using var admin = corral.Client();
-        var (id, secret) = await CreateAsync(corral, """
+        var (id, secret) = await corral.CreateKeyFromAsync("""
             {"name":"team-a","role":"user","description":"the support team","models":["llama3*","big.*"],
              "requestsPerMinute":60,"tokensPerMinute":10000,"tokensPerDay":200000,"maxConcurrency":2,
              "expiresAt":"2099-01-01T00:00:00Z","assertsUsers":true}
@@ -66,7 +57,7 @@ public sealed class KeyPolicyTests
         await using var a = await Sim.StartAsync("llama3.2");
         await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(a, "a")]);
         using var admin = corral.Client();
-        var (id, _) = await CreateAsync(corral, """{"name":"k","role":"user","requestsPerMinute":5}""");
+        var (id, _) = await corral.CreateKeyFromAsync("""{"name":"k","role":"user","requestsPerMinute":5}""");
 
         using var bad = await admin.PatchAsync("/admin/api/keys/" + id, JsonContent("""{"requestsPerMinute":-1,"role":"root","models":"llama3","id":"other","colour":"red"}"""));
 
@@ -86,7 +77,7 @@ public sealed class KeyPolicyTests
         await using var a = await Sim.StartAsync("llama3.2");
         await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(a, "a")], time: time);
         using var admin = corral.Client();
-        var (id, old) = await CreateAsync(corral, """{"name":"ci","role":"user","requestsPerMinute":100}""");
+        var (id, old) = await corral.CreateKeyFromAsync("""{"name":"ci","role":"user","requestsPerMinute":100}""");
 
         using var rotate = await admin.PostJsonAsync($"/admin/api/keys/{id}/rotate", """{"graceSeconds":60}""");
         rotate.StatusCode.Should().Be(HttpStatusCode.OK, await rotate.Content.ReadAsStringAsync());
@@ -120,7 +111,7 @@ public sealed class KeyPolicyTests
         await using var a = await Sim.StartAsync("llama3.2", "qwen2.5:7b", "nomic-embed-text");
         var usage = new RecordedUsage();
         await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(a, "a")], services: s => s.AddSingleton<IUsageObserver>(usage));
-        var (_, secret) = await CreateAsync(corral, """{"name":"llama-only","role":"user","models":["llama3*"]}""");
+        var (_, secret) = await corral.CreateKeyFromAsync("""{"name":"llama-only","role":"user","models":["llama3*"]}""");
         using var user = corral.Client(secret);
         using var admin = corral.Client();
         (await admin.PostJsonAsync("/api/chat", Chat("qwen2.5:7b"))).EnsureSuccessStatusCode();
@@ -170,7 +161,7 @@ public sealed class KeyPolicyTests
         var time = new FakeTimeProvider(s_start);
         await using var a = await Sim.StartAsync("llama3.2");
         await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(a, "a")], time: time);
-        var (_, secret) = await CreateAsync(corral, """{"name":"slow","role":"user","requestsPerMinute":2}""");
+        var (_, secret) = await corral.CreateKeyFromAsync("""{"name":"slow","role":"user","requestsPerMinute":2}""");
         using var user = corral.Client(secret);
 
         using var first = await user.PostJsonAsync("/v1/chat/completions", OpenAiChat("llama3.2"));
@@ -208,7 +199,7 @@ public sealed class KeyPolicyTests
         var time = new FakeTimeProvider(s_start);
         await using var a = await Sim.StartAsync("llama3.2");
         await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(a, "a")], time: time);
-        var (id, secret) = await CreateAsync(corral, """{"name":"budget","role":"user","tokensPerMinute":10}""");
+        var (id, secret) = await corral.CreateKeyFromAsync("""{"name":"budget","role":"user","tokensPerMinute":10}""");
         using var user = corral.Client(secret);
 
         using var answer = await user.PostJsonAsync("/api/chat", Chat("llama3.2"));
@@ -243,7 +234,7 @@ public sealed class KeyPolicyTests
     {
         await using var a = await Sim.StartAsync(["llama3.2"], o => (o.TokensPerSecond, o.Parallel) = (20, 4));
         await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(a, "a") with { MaxConcurrency = 4 }]);
-        var (_, one) = await CreateAsync(corral, """{"name":"one-at-a-time","role":"user","maxConcurrency":1}""");
+        var (_, one) = await corral.CreateKeyFromAsync("""{"name":"one-at-a-time","role":"user","maxConcurrency":1}""");
         using var limited = corral.Client(one);
         using var other = corral.Client(await corral.CreateKeyAsync("user", "other"));
         const string Long = """{"model":"llama3.2","prompt":"hi","stream":false,"options":{"num_predict":20}}""";

@@ -97,6 +97,16 @@ internal sealed class CorralInstance : IAsyncDisposable
         return document.RootElement.GetProperty("key").GetString()!;
     }
 
+    /// <summary>Creates a key through the admin API from a whole body (<c>{"name","role",...}</c>); its id and secret.</summary>
+    public async Task<(string Id, string Secret)> CreateKeyFromAsync(string body)
+    {
+        using var client = Client();
+        using var response = await client.PostAsync("/admin/api/keys", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        response.StatusCode.Should().Be(System.Net.HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (document.RootElement.GetProperty("id").GetString()!, document.RootElement.GetProperty("key").GetString()!);
+    }
+
     /// <summary>A backend as the admin API shows it (<c>GET /admin/api/backends/{name}</c>): state, health, loaded models.</summary>
     public async Task<JsonElement> BackendAsync(string name)
     {

@@ -15,15 +15,6 @@ public sealed class ReplicaTests
     private static Task<CorralInstance> ReplicaAsync(Corral.Simulator.SimulatedOllama sim, string database) =>
         CorralInstance.StartAsync([CorralInstance.Backend(sim, "a")], s => s with { Database = database });
 
-    private static async Task<(string Id, string Secret)> CreateKeyAsync(CorralInstance corral, string body)
-    {
-        using var admin = corral.Client();
-        using var response = await admin.PostJsonAsync("/admin/api/keys", body);
-        response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-        var key = await response.JsonAsync();
-        return (key.GetProperty("id").GetString()!, key.GetProperty("key").GetString()!);
-    }
-
     [PostgresFact]
     public async Task KeyCreatedRotatedRevokedOnOne_HonouredByTheOtherWithinTwoSeconds()
     {
@@ -32,7 +23,7 @@ public sealed class ReplicaTests
         await using var a = await ReplicaAsync(sim, database.ConnectionString);
         await using var b = await ReplicaAsync(sim, database.ConnectionString);
 
-        var (id, secret) = await CreateKeyAsync(a, """{"name":"shared","role":"user"}""");
+        var (id, secret) = await a.CreateKeyFromAsync("""{"name":"shared","role":"user"}""");
         using var onB = b.Client(secret);
         var seen = await Eventually.WaitUntilAsync(async () => (await onB.GetAsync("/api/tags")).StatusCode == HttpStatusCode.OK, "b accepts the key made on a", s_propagation);
 
@@ -85,7 +76,7 @@ public sealed class ReplicaTests
         await using var sim = await Sim.StartAsync(["llama3.2"], o => o.Parallel = 4);
         await using var a = await ReplicaAsync(sim, database.ConnectionString);
         await using var b = await ReplicaAsync(sim, database.ConnectionString);
-        var (_, secret) = await CreateKeyAsync(a, """{"name":"rated","role":"user","requestsPerMinute":10}""");
+        var (_, secret) = await a.CreateKeyFromAsync("""{"name":"rated","role":"user","requestsPerMinute":10}""");
         using var onA = a.Client(secret);
         using var onB = b.Client(secret);
         await Eventually.WaitUntilAsync(async () => (await onB.GetAsync("/api/tags")).StatusCode == HttpStatusCode.OK, "b knows the key", s_propagation);
@@ -115,7 +106,7 @@ public sealed class ReplicaTests
         await using var sim = await Sim.StartAsync("llama3.2");
         await using var a = await ReplicaAsync(sim, throughProxy);
         await using var b = await ReplicaAsync(sim, database.ConnectionString);
-        var (id, secret) = await CreateKeyAsync(b, """{"name":"kept","role":"user"}""");
+        var (id, secret) = await b.CreateKeyFromAsync("""{"name":"kept","role":"user"}""");
         using var onA = a.Client(secret);
         await Eventually.WaitUntilAsync(async () => (await onA.GetAsync("/api/tags")).StatusCode == HttpStatusCode.OK, "a knows the key", s_propagation);
 
