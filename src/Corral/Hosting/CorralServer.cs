@@ -199,7 +199,6 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton<KeyEndpoints>();
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<AuditEndpoints>();
-        services.AddSingleton<IUsageObserver, TokenCharge>();
         services.AddHostedService<KeyUpkeep>();
         services.AddHostedService<ReplicaSync>();
         services.AddSingleton<FleetInfoEndpoints>();

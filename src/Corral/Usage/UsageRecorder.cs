@@ -22,9 +22,11 @@ internal sealed partial class UsageRecorder(IEnumerable<IUsageObserver> observer
     /// <summary>Whether prompts and answers are kept for the request log.</summary>
     public bool KeepsBodies => settings.LogBodies && settings.RequestLog != RequestLogFormat.Off;
 
-    /// <summary>Builds the request's usage record and gives it to every observer.</summary>
+    /// <summary>Charges the request's tokens to its key's rates, builds its usage record and gives it to every observer.</summary>
     public void Complete(HttpContext context, RequestRecord record)
     {
+        // Limits charge the tokens the answer's final line reported, whether or not anything records them.
+        record.Caller?.State?.Charge((long)record.PromptTokens + record.CompletionTokens);
         if (_observers.Length == 0)
         {
             // Usage, metrics and the request log are all off: nobody would read the record.
