@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace Corral.Cli;
 
-/// <summary>The <c>corral</c> command line: serve, sim, demo.</summary>
+/// <summary>The <c>corral</c> command line: serve, sim, demo, doctor.</summary>
 internal static class CorralCommandLine
 {
     public static RootCommand Create()
@@ -15,6 +15,7 @@ internal static class CorralCommandLine
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(SimCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(DoctorCommand.Create());
         return root;
     }
 }

@@ -20,4 +20,5 @@ namespace Corral.Hosting;
 [JsonSerializable(typeof(UsageResponse))]
 [JsonSerializable(typeof(UsageRequestsResponse))]
 [JsonSerializable(typeof(AuditResponse))]
+[JsonSerializable(typeof(Corral.Doctor.DoctorReport))]
 internal sealed partial class CorralJsonContext : JsonSerializerContext;

@@ -1,0 +1,55 @@
+using System.Globalization;
+using System.Net;
+
+namespace Corral.Doctor;
+
+/// <summary>
+/// Where Corral runs, as far as it changes what "localhost" means: in a Docker or Podman container, under WSL, in
+/// Kubernetes; and the default gateway (from <c>/proc/net/route</c>), which is the host as a container sees it.
+/// </summary>
+internal sealed record DoctorEnvironment(bool Docker, bool Podman, bool Wsl, bool Kubernetes, string? DefaultGateway)
+{
+    public bool InContainer => Docker || Podman || Kubernetes;
+
+    /// <summary>Reads the environment of this process (<paramref name="root"/> stands for <c>/</c> in tests).</summary>
+    public static DoctorEnvironment Detect(string root = "/", Func<string, string?>? variable = null)
+    {
+        variable ??= Environment.GetEnvironmentVariable;
+        string? Read(string path)
+        {
+            try
+            {
+                var full = Path.Combine(root, path.TrimStart('/'));
+                return File.Exists(full) ? File.ReadAllText(full) : null;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+
+        return new DoctorEnvironment(
+            Docker: File.Exists(Path.Combine(root, ".dockerenv")),
+            Podman: File.Exists(Path.Combine(root, "run/.containerenv")),
+            Wsl: Read("/proc/version")?.Contains("microsoft", StringComparison.OrdinalIgnoreCase) == true,
+            Kubernetes: !string.IsNullOrEmpty(variable("KUBERNETES_SERVICE_HOST")),
+            DefaultGateway: Gateway(Read("/proc/net/route")));
+    }
+
+    /// <summary>The gateway of the default route in <c>/proc/net/route</c> (destination 00000000), as an address.</summary>
+    internal static string? Gateway(string? routes)
+    {
+        foreach (var line in (routes ?? string.Empty).Split('\n').Skip(1))
+        {
+            var fields = line.Split('\t', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (fields.Length > 2 && fields[1] == "00000000"
+                && uint.TryParse(fields[2], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var gateway) && gateway != 0)
+            {
+                // The kernel writes it in host byte order: little-endian here.
+                return new IPAddress(BitConverter.GetBytes(gateway)).ToString();
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,38 @@
+using System.Text.Json.Serialization;
+
+namespace Corral.Doctor;
+
+/// <summary>How a check ended.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<CheckStatus>))]
+internal enum CheckStatus
+{
+    [JsonStringEnumMemberName("ok")]
+    Ok,
+
+    [JsonStringEnumMemberName("warn")]
+    Warn,
+
+    [JsonStringEnumMemberName("fail")]
+    Fail,
+
+    /// <summary>Not run: an earlier check failed, so this one could say nothing.</summary>
+    [JsonStringEnumMemberName("skip")]
+    Skip,
+}
+
+/// <summary>One check of an Ollama URL: what was found, in one plain sentence, and where something is wrong the exact fix.</summary>
+internal sealed record DoctorCheck(
+    string Name,
+    CheckStatus Status,
+    string Finding,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Fix = null);
+
+/// <summary>Every check of one Ollama URL, in order, and the worst of their statuses.</summary>
+internal sealed record DoctorTarget(string Url, CheckStatus Status, IReadOnlyList<DoctorCheck> Checks);
+
+/// <summary>What the doctor found: where it runs, and each URL it checked.</summary>
+internal sealed record DoctorReport(DoctorEnvironment Environment, IReadOnlyList<DoctorTarget> Targets)
+{
+    /// <summary>0 when every check is ok, 1 with warnings, 2 with failures (the exit code of <c>corral doctor</c>).</summary>
+    public int ExitCode => Targets.Any(t => t.Status == CheckStatus.Fail) ? 2 : Targets.Any(t => t.Status == CheckStatus.Warn) ? 1 : 0;
+}
