@@ -41,6 +41,7 @@ internal sealed partial class Relay(ShutdownDrain drain, CorralSettings settings
             await using var body = await upstream.Content.ReadAsStreamAsync(aborted);
             if (converter.Streams)
             {
+                StreamHeaders.Apply(response);
                 await response.StartAsync(aborted);
             }
 

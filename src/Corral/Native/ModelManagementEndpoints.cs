@@ -297,6 +297,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/x-ndjson";
+        StreamHeaders.Apply(response);
         await response.StartAsync(aborted);
         await foreach (var (source, line, error) in channel.Reader.ReadAllAsync(aborted))
         {

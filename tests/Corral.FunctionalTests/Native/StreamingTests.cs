@@ -30,6 +30,28 @@ public sealed class StreamingTests
     }
 
     [Fact]
+    public async Task StreamedAnswers_TellProxiesNotToBuffer_NativeOpenAiAndPull_WholeAnswersDoNot()
+    {
+        await using var a = await Sim.StartAsync("llama3.2");
+        await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(a, "a")]);
+        using var client = corral.Client();
+
+        using var native = await client.PostJsonAsync("/api/chat", """{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"options":{"num_predict":2}}""");
+        using var sse = await client.PostJsonAsync("/v1/chat/completions", """{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"max_tokens":2,"stream":true}""");
+        using var pull = await client.PostJsonAsync("/api/pull", """{"model":"phi3"}""");
+        using var whole = await client.PostJsonAsync("/api/chat", """{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false,"options":{"num_predict":2}}""");
+
+        foreach (var (what, response) in new[] { ("native stream", native), ("SSE", sse), ("pull progress", pull) })
+        {
+            response.StatusCode.Should().Be(HttpStatusCode.OK, what);
+            response.Headers.GetValues("X-Accel-Buffering").Should().Equal(["no"], what);
+            response.Headers.CacheControl!.NoCache.Should().BeTrue(what);
+        }
+
+        whole.Headers.Contains("X-Accel-Buffering").Should().BeFalse("a whole answer is not streamed");
+    }
+
+    [Fact]
     public async Task Chat_ClientDisconnects_BackendRequestIsCancelled()
     {
         await using var a = await Sim.StartAsync(["llama3.2"], o => o.TokensPerSecond = 5);
