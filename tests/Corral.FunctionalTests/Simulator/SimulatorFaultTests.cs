@@ -79,17 +79,25 @@ public sealed class SimulatorFaultTests
     public async Task FirstByteDelay_DelaysApiRoutesButNotTheHealthRoutes()
     {
         await using var simulator = await SimulatorKit.StartAsync();
-        simulator.Faults.FirstByteDelay = TimeSpan.FromMilliseconds(500);
         using var client = SimulatorKit.Client(simulator);
 
-        var clock = Stopwatch.StartNew();
-        var tags = client.GetAsync("/api/tags");
-        (await client.GetStringAsync("/")).Should().Be("Ollama is running");
-        (await client.GetStringAsync("/api/version")).Should().Contain("version");
-        tags.IsCompleted.Should().BeFalse("the health routes answered while /api/tags was still delayed");
+        // A delay far longer than any stall of a busy machine: the health routes must answer while /api/tags waits.
+        simulator.Faults.FirstByteDelay = TimeSpan.FromMinutes(10);
+        using (var giveUp = new CancellationTokenSource())
+        {
+            var waiting = client.GetAsync("/api/tags", giveUp.Token);
+            (await client.GetStringAsync("/")).Should().Be("Ollama is running");
+            (await client.GetStringAsync("/api/version")).Should().Contain("version");
+            waiting.IsCompleted.Should().BeFalse("the health routes answered while /api/tags was still delayed");
+            await giveUp.CancelAsync();
+            await FluentActions.Awaiting(() => waiting).Should().ThrowAsync<OperationCanceledException>();
+        }
 
-        using var response = await tags;
-        clock.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(450));
+        // A short delay is served in full, then the answer comes.
+        simulator.Faults.FirstByteDelay = TimeSpan.FromMilliseconds(300);
+        var clock = Stopwatch.StartNew();
+        using var response = await client.GetAsync("/api/tags");
+        clock.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(250));
         ((int)response.StatusCode).Should().Be(200);
     }
 
