@@ -116,20 +116,7 @@ internal sealed partial class PostgresStore : IUsageStore
             return [];
         }
 
-        var sql = new StringBuilder("""
-            SELECT r.time_ms, k.name, kn.name, u.name, ro.name, m.name, rm.name, b.name, r.status, r.error,
-                   r.prompt_tokens, r.completion_tokens, r.queue_us, r.ttft_us, r.duration_us, r.overhead_us,
-                   r.bytes_in, r.bytes_out, r.attempts, r.cancelled
-            FROM usage_records r
-            LEFT JOIN usage_names k ON k.id = r.key_id
-            LEFT JOIN usage_names kn ON kn.id = r.key_name
-            LEFT JOIN usage_names u ON u.id = r.end_user
-            LEFT JOIN usage_names ro ON ro.id = r.route
-            LEFT JOIN usage_names m ON m.id = r.model
-            LEFT JOIN usage_names rm ON rm.id = r.resolved_model
-            LEFT JOIN usage_names b ON b.id = r.backend
-            WHERE r.id >= $1 AND r.id < $2
-            """);
+        var sql = new StringBuilder(StoredRows.UsageRecordSelect).Append(" WHERE r.id >= $1 AND r.id < $2");
         await using var command = new NpgsqlCommand { Connection = connection };
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = SqliteUsageWriteSession.IdOf(filter.From) });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = SqliteUsageWriteSession.IdOf(filter.To) });

@@ -8,6 +8,21 @@ namespace Corral.Storage;
 /// </summary>
 internal static class StoredRows
 {
+    /// <summary>The usage records with their names, in the columns <see cref="UsageRecord"/> reads; each store adds its WHERE.</summary>
+    public const string UsageRecordSelect = """
+        SELECT r.time_ms, k.name, kn.name, u.name, ro.name, m.name, rm.name, b.name, r.status, r.error,
+               r.prompt_tokens, r.completion_tokens, r.queue_us, r.ttft_us, r.duration_us, r.overhead_us,
+               r.bytes_in, r.bytes_out, r.attempts, r.cancelled
+        FROM usage_records r
+        LEFT JOIN usage_names k ON k.id = r.key_id
+        LEFT JOIN usage_names kn ON kn.id = r.key_name
+        LEFT JOIN usage_names u ON u.id = r.end_user
+        LEFT JOIN usage_names ro ON ro.id = r.route
+        LEFT JOIN usage_names m ON m.id = r.model
+        LEFT JOIN usage_names rm ON rm.id = r.resolved_model
+        LEFT JOIN usage_names b ON b.id = r.backend
+        """;
+
     /// <summary>A usage record from a row of <c>time_ms, key_id, key_name, end_user, route, model, resolved_model, backend, status, error, prompt_tokens, completion_tokens, queue_us, ttft_us, duration_us, overhead_us, bytes_in, bytes_out, attempts, cancelled</c>.</summary>
     public static StoredUsageRecord UsageRecord(DbDataReader reader) => new(
         DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)),
