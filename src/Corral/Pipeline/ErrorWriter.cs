@@ -37,7 +37,7 @@ internal static class ErrorWriter
         response.StatusCode = error.Status;
         if (error.RetryAfter is { } retryAfter)
         {
-            response.Headers.RetryAfter = ((long)Math.Clamp(Math.Ceiling(retryAfter.TotalSeconds), 1, 86400)).ToString(CultureInfo.InvariantCulture);
+            response.Headers.RetryAfter = ProxyError.RetryAfterSeconds(retryAfter).ToString(CultureInfo.InvariantCulture);
         }
 
         if (error.Allow is { } allow)

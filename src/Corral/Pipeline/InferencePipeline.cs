@@ -62,7 +62,7 @@ internal sealed class InferencePipeline(ModelCatalog catalog, FleetDispatcher fl
         if (caller?.State is { } state && await state.TryStartAsync() is { } refused)
         {
             return ProxyError.RateLimited(
-                $"rate limit exceeded: {refused.Limit} of this key is {refused.Value}; try again in {Hosting.Durations.Seconds(TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(refused.RetryAfter.TotalSeconds))))} s",
+                $"rate limit exceeded: {refused.Limit} of this key is {refused.Value}; try again in {ProxyError.RetryAfterSeconds(refused.RetryAfter)} s",
                 refused.Type,
                 refused.RetryAfter);
         }

@@ -13,6 +13,9 @@ internal sealed record ProxyError(ErrorKind Kind, int Status, string Message)
     /// <summary>When trying again makes sense (<c>Retry-After</c>), for busy and unavailable answers.</summary>
     public TimeSpan? RetryAfter { get; init; }
 
+    /// <summary>A wait as <c>Retry-After</c> says it: whole seconds, rounded up, from 1 to a day.</summary>
+    public static long RetryAfterSeconds(TimeSpan wait) => (long)Math.Clamp(Math.Ceiling(wait.TotalSeconds), 1, 86400);
+
     /// <summary>The methods the path takes (<c>Allow</c>), for a 405.</summary>
     public string? Allow { get; init; }
 
