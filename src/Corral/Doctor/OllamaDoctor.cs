@@ -120,48 +120,61 @@ internal sealed class OllamaDoctor(DoctorEnvironment environment, TimeSpan timeo
         return addresses;
     }
 
-    private async Task<bool> TcpAsync(Uri url, IPAddress[] addresses, List<DoctorCheck> checks, CancellationToken cancellationToken)
+    // Every address the name gave, in order, as a client would (localhost is often ::1 first while Ollama listens on
+    // 127.0.0.1): the first that accepts is the finding; when none does, the first one's failure is.
+    internal async Task<bool> TcpAsync(Uri url, IPAddress[] addresses, List<DoctorCheck> checks, CancellationToken cancellationToken)
     {
-        var endpoint = new IPEndPoint(addresses[0], url.Port);
-        using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bound.CancelAfter(timeout);
-        var clock = Stopwatch.StartNew();
-        try
+        IPEndPoint? failed = null;
+        SocketError? failure = null;
+        foreach (var address in addresses)
         {
-            await socket.ConnectAsync(endpoint, bound.Token);
-            checks.Add(new DoctorCheck("tcp", CheckStatus.Ok, $"{endpoint} accepts connections ({clock.Elapsed.TotalMilliseconds:0.0} ms)"));
-            return true;
-        }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
-        {
-            checks.Add(new DoctorCheck(
-                "tcp",
-                CheckStatus.Fail,
-                $"{endpoint} refused the connection: nothing listens there, or Ollama listens on 127.0.0.1 only",
-                "make Ollama listen on every interface: OLLAMA_HOST=0.0.0.0 (systemd: `sudo systemctl edit ollama`, add [Service] Environment=\"OLLAMA_HOST=0.0.0.0\", "
-                    + "then `sudo systemctl restart ollama`; Docker: `docker run -e OLLAMA_HOST=0.0.0.0 -p 11434:11434 ollama/ollama`)"));
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            checks.Add(new DoctorCheck(
-                "tcp",
-                CheckStatus.Fail,
-                $"{endpoint} did not answer within {Durations.Seconds(timeout)} s: a firewall drops the port, or the address is not that machine's",
-                $"open port {url.Port} on the Ollama machine: `sudo ufw allow {url.Port}/tcp`, or `sudo firewall-cmd --add-port={url.Port}/tcp --permanent && sudo firewall-cmd --reload`, "
-                    + $"or on Windows `New-NetFirewallRule -DisplayName Ollama -Direction Inbound -Protocol TCP -LocalPort {url.Port} -Action Allow`"));
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.NetworkUnreachable or SocketError.HostUnreachable)
-        {
-            checks.Add(new DoctorCheck("tcp", CheckStatus.Fail, $"there is no route to {endpoint} from here", "check that this machine (or container network) can reach that address at all: `ip route get " + endpoint.Address + "`"));
-        }
-        catch (SocketException e)
-        {
-            checks.Add(new DoctorCheck("tcp", CheckStatus.Fail, $"connecting to {endpoint} failed: {e.SocketErrorCode}"));
+            var endpoint = new IPEndPoint(address, url.Port);
+            using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            bound.CancelAfter(timeout);
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                await socket.ConnectAsync(endpoint, bound.Token);
+                checks.Add(new DoctorCheck("tcp", CheckStatus.Ok, $"{endpoint} accepts connections ({clock.Elapsed.TotalMilliseconds:0.0} ms)"));
+                return true;
+            }
+            catch (SocketException e) when (failed is null)
+            {
+                (failed, failure) = (endpoint, e.SocketErrorCode);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && failed is null)
+            {
+                (failed, failure) = (endpoint, SocketError.TimedOut);
+            }
+            catch (Exception e) when (e is SocketException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                // A later address failed too; the first failure is the one reported.
+            }
         }
 
+        checks.Add(Unreachable(url, failed!, failure!.Value));
         return false;
     }
+
+    private DoctorCheck Unreachable(Uri url, IPEndPoint endpoint, SocketError error) => error switch
+    {
+        SocketError.ConnectionRefused => new DoctorCheck(
+            "tcp",
+            CheckStatus.Fail,
+            $"{endpoint} refused the connection: nothing listens there, or Ollama listens on 127.0.0.1 only",
+            "make Ollama listen on every interface: OLLAMA_HOST=0.0.0.0 (systemd: `sudo systemctl edit ollama`, add [Service] Environment=\"OLLAMA_HOST=0.0.0.0\", "
+                + "then `sudo systemctl restart ollama`; Docker: `docker run -e OLLAMA_HOST=0.0.0.0 -p 11434:11434 ollama/ollama`)"),
+        SocketError.TimedOut => new DoctorCheck(
+            "tcp",
+            CheckStatus.Fail,
+            $"{endpoint} did not answer within {Durations.Seconds(timeout)} s: a firewall drops the port, or the address is not that machine's",
+            $"open port {url.Port} on the Ollama machine: `sudo ufw allow {url.Port}/tcp`, or `sudo firewall-cmd --add-port={url.Port}/tcp --permanent && sudo firewall-cmd --reload`, "
+                + $"or on Windows `New-NetFirewallRule -DisplayName Ollama -Direction Inbound -Protocol TCP -LocalPort {url.Port} -Action Allow`"),
+        SocketError.NetworkUnreachable or SocketError.HostUnreachable => new DoctorCheck(
+            "tcp", CheckStatus.Fail, $"there is no route to {endpoint} from here", "check that this machine (or container network) can reach that address at all: `ip route get " + endpoint.Address + "`"),
+        _ => new DoctorCheck("tcp", CheckStatus.Fail, $"connecting to {endpoint} failed: {error}"),
+    };
 
     private async Task<HttpClient?> HttpAsync(Uri url, string? key, List<DoctorCheck> checks, CancellationToken cancellationToken)
     {

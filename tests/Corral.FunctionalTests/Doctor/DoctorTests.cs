@@ -60,6 +60,20 @@ public sealed class DoctorTests
     }
 
     [Fact]
+    public async Task NameWithSeveralAddresses_TheFirstThatAcceptsIsTheFinding_AsForLocalhostWithIPv6First()
+    {
+        await using var sim = await Sim.StartAsync("llama3.2");
+        var checks = new List<DoctorCheck>();
+
+        // ::1 first, as many systems resolve localhost, while the server listens on 127.0.0.1 only.
+        var connected = await Doctor().TcpAsync(sim.BaseAddress, [IPAddress.IPv6Loopback, IPAddress.Loopback], checks, CancellationToken.None);
+
+        connected.Should().BeTrue();
+        checks.Single().Status.Should().Be(CheckStatus.Ok);
+        checks.Single().Finding.Should().StartWith($"127.0.0.1:{sim.BaseAddress.Port} accepts connections");
+    }
+
+    [Fact]
     public async Task NoScheme_UrlFails_WithTheUrlToUse()
     {
         var target = await Doctor().CheckAsync("192.168.1.10:11434", []);
