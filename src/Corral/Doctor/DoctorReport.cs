@@ -27,11 +27,20 @@ internal sealed record DoctorCheck(
     string Finding,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Fix = null);
 
-/// <summary>Every check of one Ollama URL, in order, and the worst of their statuses.</summary>
-internal sealed record DoctorTarget(string Url, CheckStatus Status, IReadOnlyList<DoctorCheck> Checks);
+/// <summary>
+/// Every check of one Ollama URL, in order, and the worst of their statuses; when the URL failed, the Ollamas that
+/// discovery found answering elsewhere (empty when it was not run or found none).
+/// </summary>
+internal sealed record DoctorTarget(string Url, CheckStatus Status, IReadOnlyList<DoctorCheck> Checks, IReadOnlyList<FoundOllama> Found);
 
-/// <summary>What the doctor found: where it runs, and each URL it checked.</summary>
-internal sealed record DoctorReport(DoctorEnvironment Environment, IReadOnlyList<DoctorTarget> Targets)
+/// <summary>An Ollama that discovery found answering: where, its version and how many models it has.</summary>
+internal sealed record FoundOllama(string Url, string? Version, int Models);
+
+/// <summary>
+/// What the doctor found: where it runs, each URL it checked, and the URL it recommends using instead of a failing
+/// one (null when nothing failed or nothing better was found).
+/// </summary>
+internal sealed record DoctorReport(DoctorEnvironment Environment, IReadOnlyList<DoctorTarget> Targets, string? Recommendation = null)
 {
     /// <summary>0 when every check is ok, 1 with warnings, 2 with failures (the exit code of <c>corral doctor</c>).</summary>
     public int ExitCode => Targets.Any(t => t.Status == CheckStatus.Fail) ? 2 : Targets.Any(t => t.Status == CheckStatus.Warn) ? 1 : 0;

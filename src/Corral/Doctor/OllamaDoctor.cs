@@ -42,7 +42,7 @@ internal sealed class OllamaDoctor(DoctorEnvironment environment, TimeSpan timeo
         var status = checks.Any(c => c.Status == CheckStatus.Fail) ? CheckStatus.Fail
             : checks.Any(c => c.Status == CheckStatus.Warn) ? CheckStatus.Warn
             : CheckStatus.Ok;
-        return new DoctorTarget(url?.ToString().TrimEnd('/') ?? text, status, checks);
+        return new DoctorTarget(url?.ToString().TrimEnd('/') ?? text, status, checks, []);
     }
 
     private Uri? Url(string text, List<DoctorCheck> checks)
