@@ -11,16 +11,19 @@ internal static class DoctorCommand
 {
     public static Command Create()
     {
-        var urls = new Argument<string[]>("URL") { Arity = ArgumentArity.ZeroOrMore, Description = "Ollama URLs to check. None: the backends `corral serve` would use (--config, OLLAMA_BASE_URLS, OLLAMA_BASE_URL, the default)." };
-        var config = new Option<string>("--config") { HelpName = "FILE", Description = "The configuration file whose backends to check (with their keys)." };
+        var urls = new Argument<string[]>("URL") { Arity = ArgumentArity.ZeroOrMore, Description = "Ollama URLs to check; each is also a candidate for the others. None: the backends `corral serve` would use (--config, OLLAMA_BASE_URLS, OLLAMA_BASE_URL, the default)." };
+        var config = new Option<string>("--config") { HelpName = "FILE", Description = "The configuration file whose backends to check (with their keys); --fix writes into it." };
         var model = new Option<string[]>("--model") { HelpName = "NAME", Description = "A model that must be there; repeat for several." };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON: {\"environment\", \"targets\":[{\"url\",\"status\",\"checks\":[{\"name\",\"status\",\"finding\",\"fix\"}]}]}." };
-        var timeout = new Option<string>("--timeout") { HelpName = "SECONDS", Description = "The longest each network step may take. Default 3." };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON: {\"environment\", \"targets\":[{\"url\",\"status\",\"checks\":[{\"name\",\"status\",\"finding\",\"fix\"}],\"found\":[{\"url\",\"version\",\"models\"}]}], \"recommendation\"}." };
+        var timeout = new Option<string>("--timeout") { HelpName = "SECONDS", Description = "The longest each network step may take. Default 3; discovery probes take at most 1.5." };
+        var fix = new Option<bool>("--fix") { Description = "Write the working URL that discovery found into the --config file in place of each failing backend URL, and print each change." };
         var command = new Command(
             "doctor",
-            "Check that each Ollama URL can be used from here: url, dns, tcp, http, models. Says what is wrong and the fix. Exit code 0: all ok, 1: warnings, 2: failures.")
+            "Check that each Ollama URL can be used from here: url, dns, tcp, http, models. Says what is wrong and the fix; when a URL fails, "
+                + "looks for Ollama where it usually is (127.0.0.1, host.docker.internal, host.containers.internal, the gateway, the Docker bridge, OLLAMA_HOST) "
+                + "and recommends one. Exit code 0: all ok, 1: warnings, 2: failures.")
         {
-            urls, config, model, json, timeout,
+            urls, config, model, json, timeout, fix,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -31,18 +34,24 @@ internal static class DoctorCommand
                 problems.Add($"--timeout: '{text}' is not a number of seconds from 0 to 600");
             }
 
-            var targets = new List<(string Url, string? Key)>();
+            var configFile = parse.GetValue(config);
+            if (parse.GetValue(fix) && configFile is null)
+            {
+                problems.Add("--fix: give the configuration file to write the working URL into with --config FILE");
+            }
+
+            var targets = new List<DoctorRun.Target>();
             var given = parse.GetValue(urls) ?? [];
             if (given.Length > 0)
             {
-                targets.AddRange(given.Select(u => (u, (string?)null)));
+                targets.AddRange(given.Select(u => new DoctorRun.Target(u)));
             }
             else
             {
                 try
                 {
-                    var settings = SettingsResolver.Resolve(new ServeArguments { ConfigFile = parse.GetValue(config) }, Environment.GetEnvironmentVariable);
-                    targets.AddRange(settings.Backends.Select(b => (b.Url.ToString().TrimEnd('/'), b.Key)));
+                    var settings = SettingsResolver.Resolve(new ServeArguments { ConfigFile = configFile }, Environment.GetEnvironmentVariable);
+                    targets.AddRange(settings.Backends.Select(b => new DoctorRun.Target(b.Url.ToString().TrimEnd('/'), b.Key)));
                 }
                 catch (ConfigurationException e)
                 {
@@ -56,14 +65,22 @@ internal static class DoctorCommand
                 return 2;
             }
 
-            var report = await RunAsync(targets, parse.GetValue(model) ?? [], TimeSpan.FromSeconds(seconds), cancellationToken);
+            var report = await DoctorRun.RunAsync(
+                targets, fleet: given.Length == 0, parse.GetValue(model) ?? [], TimeSpan.FromSeconds(seconds), DoctorEnvironment.Detect(), Environment.GetEnvironmentVariable, cancellationToken);
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(report, CorralJsonContext.Default.DoctorReport));
             }
             else
             {
-                Print(report, Console.Out);
+                Print(report, Console.Out, Colours.For(Console.IsOutputRedirected));
+            }
+
+            if (parse.GetValue(fix))
+            {
+                // The changes go to standard error with --json, so that standard output stays one JSON document.
+                var fixOutput = parse.GetValue(json) ? Console.Error : Console.Out;
+                return Fix(report, configFile!, fixOutput) ? report.ExitCode : 2;
             }
 
             return report.ExitCode;
@@ -71,18 +88,62 @@ internal static class DoctorCommand
         return command;
     }
 
-    /// <summary>Checks every target at once, in the environment this process runs in.</summary>
-    public static async Task<DoctorReport> RunAsync(IReadOnlyList<(string Url, string? Key)> targets, IReadOnlyList<string> models, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Checks every target at once, in the environment this process runs in (the URLs given as alternatives).</summary>
+    public static Task<DoctorReport> RunAsync(IReadOnlyList<(string Url, string? Key)> targets, IReadOnlyList<string> models, TimeSpan timeout, CancellationToken cancellationToken) =>
+        DoctorRun.RunAsync([.. targets.Select(t => new DoctorRun.Target(t.Url, t.Key))], fleet: false, models, timeout, DoctorEnvironment.Detect(), Environment.GetEnvironmentVariable, cancellationToken);
+
+    /// <summary>
+    /// <c>--fix</c>: each failing URL that discovery found a working replacement for is replaced in the file; says
+    /// each change, and why nothing changed when nothing did. False when the file could not be written.
+    /// </summary>
+    internal static bool Fix(DoctorReport report, string path, TextWriter output)
     {
-        var environment = DoctorEnvironment.Detect();
-        var doctor = new OllamaDoctor(environment, timeout);
-        var results = await Task.WhenAll(targets.Select(t => doctor.CheckAsync(t.Url, models, t.Key, cancellationToken)));
-        return new DoctorReport(environment, results);
+        var failing = report.Targets.Where(t => t.Status == CheckStatus.Fail).ToArray();
+        if (failing.Length == 0)
+        {
+            output.WriteLine("--fix: nothing to change: no URL failed.");
+            return true;
+        }
+
+        foreach (var target in failing.Where(t => t.Found.Count == 0))
+        {
+            output.WriteLine($"--fix: no Ollama found that could replace {target.Url}; it stays as it is.");
+        }
+
+        var replacements = failing.Where(t => t.Found.Count > 0).GroupBy(t => t.Url).ToDictionary(g => g.Key, g => g.First().Found[0].Url);
+        if (replacements.Count == 0)
+        {
+            return true;
+        }
+
+        IReadOnlyList<ConfigFix.Change> changes;
+        try
+        {
+            changes = ConfigFix.Apply(path, replacements);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            output.WriteLine($"--fix: {path} could not be changed: {e.Message}");
+            return false;
+        }
+
+        foreach (var change in changes)
+        {
+            output.WriteLine($"--fix: {path}: backends[{change.Index}].url \"{change.From}\" -> \"{change.To}\"");
+        }
+
+        foreach (var (from, to) in replacements.Where(r => !changes.Any(c => c.To == r.Value && SameUrl(c.From, r.Key))))
+        {
+            output.WriteLine($"--fix: {from} is not in {path} (it comes from --backend, OLLAMA_BASE_URL or OLLAMA_BASE_URLS); nothing changed there: use {to}");
+        }
+
+        return true;
     }
 
-    /// <summary>The report for a person: each URL, each check with its finding, and the fix under what is wrong.</summary>
-    public static void Print(DoctorReport report, TextWriter output)
+    /// <summary>The report for a person: each URL, each check with its finding, the fix under what is wrong, what discovery found.</summary>
+    public static void Print(DoctorReport report, TextWriter output, Colours? colours = null)
     {
+        var paint = colours ?? Colours.None;
         var environment = report.Environment;
         var where = new[] { (environment.Docker, "Docker"), (environment.Podman, "Podman"), (environment.Kubernetes, "Kubernetes"), (environment.Wsl, "WSL") }
             .Where(w => w.Item1).Select(w => w.Item2).ToArray();
@@ -90,17 +151,54 @@ internal static class DoctorCommand
         foreach (var target in report.Targets)
         {
             output.WriteLine();
-            output.WriteLine($"{target.Url}: {Word(target.Status)}");
+            output.WriteLine($"{paint.Bold(target.Url)}: {paint.Status(target.Status, Word(target.Status))}");
             foreach (var check in target.Checks)
             {
-                output.WriteLine($"  {Word(check.Status),-4} {check.Name,-6} {check.Finding}");
+                output.WriteLine($"  {paint.Status(check.Status, $"{Word(check.Status),-4}")} {check.Name,-6} {check.Finding}");
                 if (check.Fix is { } fix)
                 {
                     output.WriteLine($"              fix: {fix}");
                 }
             }
+
+            if (target.Status == CheckStatus.Fail)
+            {
+                output.WriteLine(target.Found.Count == 0
+                    ? "  Looked for Ollama elsewhere (127.0.0.1, host.docker.internal, host.containers.internal, the gateway, the Docker bridge, OLLAMA_HOST): none answered."
+                    : "  Ollama answers elsewhere:");
+                foreach (var found in target.Found)
+                {
+                    output.WriteLine($"    {found.Url}  Ollama {found.Version ?? "(version unknown)"}, {(found.Models == 1 ? "1 model" : $"{found.Models} models")}");
+                }
+            }
+        }
+
+        if (report.Recommendation is { } recommendation)
+        {
+            output.WriteLine();
+            output.WriteLine($"Recommended: {paint.Bold(recommendation)} (corral doctor --fix --config FILE writes it into the configuration file)");
         }
     }
 
+    private static bool SameUrl(string a, string b) => a.TrimEnd('/').Equals(b.TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
+
     private static string Word(CheckStatus status) => status.ToString().ToLowerInvariant();
+}
+
+/// <summary>Terminal colours for the doctor's words: on a terminal unless NO_COLOR is set; none when the output is redirected.</summary>
+internal sealed class Colours(bool on)
+{
+    public static Colours None { get; } = new(false);
+
+    public static Colours For(bool redirected) => new(!redirected && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR")));
+
+    public string Bold(string text) => on ? $"\u001b[1m{text}\u001b[0m" : text;
+
+    public string Status(CheckStatus status, string text) => !on ? text : status switch
+    {
+        CheckStatus.Ok => $"\u001b[32m{text}\u001b[0m",
+        CheckStatus.Warn => $"\u001b[33m{text}\u001b[0m",
+        CheckStatus.Fail => $"\u001b[31m{text}\u001b[0m",
+        _ => $"\u001b[2m{text}\u001b[0m",
+    };
 }

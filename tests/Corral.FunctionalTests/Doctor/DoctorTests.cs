@@ -151,4 +151,135 @@ public sealed class DoctorTests
         Corral.Cli.DoctorCommand.Print(fail, text);
         text.ToString().Should().Contain("fix: use http://nothing");
     }
+    [Fact]
+    public async Task Discovery_AWrongName_FindsTheOllamaOn127001_AtThatPort_AndRecommendsIt()
+    {
+        await using var sim = await Sim.StartAsync("llama3.2", "qwen3");
+        var port = sim.BaseAddress.Port;
+
+        var report = await DoctorRun.RunAsync([new($"http://ollama-is-not-here.invalid:{port}")], fleet: true, [], TimeSpan.FromSeconds(2), s_host, _ => null, CancellationToken.None);
+
+        var target = report.Targets.Single();
+        target.Status.Should().Be(CheckStatus.Fail);
+        target.Found.Should().ContainEquivalentOf(new FoundOllama($"http://127.0.0.1:{port}", "0.12.6", 2));
+        report.Recommendation.Should().Be($"http://127.0.0.1:{port}");
+    }
+
+    [Fact]
+    public async Task Discovery_UrlsGivenByHand_AreCandidatesForEachOther_ButAFleetsBackendsAreNot()
+    {
+        await using var sim = await Sim.StartAsync("llama3.2");
+        var closed = ClosedPort();
+        var failing = $"http://127.0.0.2:{closed}";
+
+        var alternatives = await DoctorRun.RunAsync([new(failing), new(Url(sim))], fleet: false, [], TimeSpan.FromSeconds(2), s_host, _ => null, CancellationToken.None);
+        var fleet = await DoctorRun.RunAsync([new(failing), new(Url(sim))], fleet: true, [], TimeSpan.FromSeconds(2), s_host, _ => null, CancellationToken.None);
+
+        alternatives.Recommendation.Should().Be(Url(sim));
+        alternatives.Targets[0].Found.Select(f => f.Url).Should().StartWith(Url(sim));
+        alternatives.Targets[1].Found.Should().BeEmpty("a URL that works needs no discovery");
+        // In a fleet the other backend is already in use: recommending it would put one Ollama in twice.
+        fleet.Targets[0].Found.Select(f => f.Url).Should().NotContain(Url(sim));
+        fleet.Recommendation.Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Discovery_OllamaHost_IsACandidate_AndAServerThatIsNotOllamaIsNotFound()
+    {
+        await using var sim = await Sim.StartAsync("llama3.2");
+        await using var corral = await CorralInstance.StartAsync([]);
+        var environment = new Dictionary<string, string?> { ["OLLAMA_HOST"] = $"0.0.0.0:{sim.BaseAddress.Port}" };
+
+        var report = await DoctorRun.RunAsync(
+            [new($"http://127.0.0.2:{ClosedPort()}"), new(corral.BaseAddress.ToString())], fleet: false, [], TimeSpan.FromSeconds(2), s_host, v => environment.GetValueOrDefault(v), CancellationToken.None);
+
+        report.Targets[0].Found.Select(f => f.Url).Should().Contain(Url(sim)).And.NotContain(corral.BaseAddress.ToString().TrimEnd('/'));
+        report.Recommendation.Should().Be(Url(sim));
+    }
+
+    [Fact]
+    public async Task Fix_WritesTheFoundUrlIntoTheConfigFile_KeepingEverythingElse_AndSaysSo()
+    {
+        await using var sim = await Sim.StartAsync("llama3.2");
+        var port = sim.BaseAddress.Port;
+        var folder = Directory.CreateTempSubdirectory("corral-doctor-fix-");
+        var path = Path.Combine(folder.FullName, "corral.json");
+        var wrong = $"http://ollama-is-not-here.invalid:{port}/";
+        var original = $$"""
+            {
+              // the GPU box
+              "backends": [
+                { "name": "gpu1", "url": "{{wrong}}", "key": "k-1" },
+                { "name": "gpu2", "url": "http://10.0.0.1:11434" }
+              ]
+            }
+            """;
+        await File.WriteAllTextAsync(path, original);
+        try
+        {
+            var report = await DoctorRun.RunAsync([new(wrong, "k-1")], fleet: true, [], TimeSpan.FromSeconds(2), s_host, _ => null, CancellationToken.None);
+            var said = new StringWriter();
+
+            Corral.Cli.DoctorCommand.Fix(report, path, said).Should().BeTrue();
+
+            (await File.ReadAllTextAsync(path)).Should().Be(original.Replace(wrong, report.Recommendation!, StringComparison.Ordinal));
+            report.Recommendation.Should().Be(Url(sim));
+            said.ToString().Should().Contain($"backends[0].url \"{wrong}\" -> \"{Url(sim)}\"");
+            var problems = new List<string>();
+            Corral.Hosting.ConfigFile.Read(path, problems).Backends.Select(b => b.Url.ToString()).Should().Equal($"{Url(sim)}/", "http://10.0.0.1:11434/");
+            problems.Should().BeEmpty();
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Fix_NothingFailed_OrTheUrlIsNotInTheFile_ChangesNothing_AndSaysWhy()
+    {
+        await using var sim = await Sim.StartAsync("llama3.2");
+        var folder = Directory.CreateTempSubdirectory("corral-doctor-fix-");
+        var path = Path.Combine(folder.FullName, "corral.json");
+        var original = """{ "backends": [ { "name": "a", "url": "http://10.0.0.1:11434" } ] }""";
+        await File.WriteAllTextAsync(path, original);
+        try
+        {
+            var fine = await DoctorRun.RunAsync([new(Url(sim))], fleet: false, [], TimeSpan.FromSeconds(2), s_host, _ => null, CancellationToken.None);
+            var elsewhere = await DoctorRun.RunAsync([new($"http://127.0.0.2:{ClosedPort()}"), new(Url(sim))], fleet: false, [], TimeSpan.FromSeconds(2), s_host, _ => null, CancellationToken.None);
+            var said = new StringWriter();
+
+            Corral.Cli.DoctorCommand.Fix(fine, path, said).Should().BeTrue();
+            Corral.Cli.DoctorCommand.Fix(elsewhere, path, said).Should().BeTrue();
+
+            (await File.ReadAllTextAsync(path)).Should().Be(original);
+            said.ToString().Should().Contain("nothing to change: no URL failed").And.Contain("is not in " + path);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Print_ListsWhatDiscoveryFound_AndTheRecommendation_InColourOnlyWhenAsked()
+    {
+        await using var sim = await Sim.StartAsync("llama3.2");
+        var report = await DoctorRun.RunAsync([new($"http://127.0.0.2:{ClosedPort()}"), new(Url(sim))], fleet: false, [], TimeSpan.FromSeconds(2), s_host, _ => null, CancellationToken.None);
+        var plain = new StringWriter();
+        var coloured = new StringWriter();
+
+        Corral.Cli.DoctorCommand.Print(report, plain);
+        Corral.Cli.DoctorCommand.Print(report, coloured, new Corral.Cli.Colours(on: true));
+
+        plain.ToString().Should().Contain("Ollama answers elsewhere:").And.Contain($"{Url(sim)}  Ollama 0.12.6, 1 model").And.Contain($"Recommended: {Url(sim)}").And.NotContain("\u001b[");
+        coloured.ToString().Should().Contain("\u001b[31mfail").And.Contain("\u001b[32mok");
+    }
+
+    private static int ClosedPort()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        return ((IPEndPoint)taken.LocalEndpoint).Port;
+    }
 }
