@@ -75,6 +75,7 @@ internal sealed record BackendResponse(
     double? LatencyMs,
     string? LastError,
     DateTimeOffset? LastErrorAt,
+    Fleet.Diagnosis? Diagnosis,
     int ConsecutiveFailures,
     ListingResponse? Listing,
     string[] Models);

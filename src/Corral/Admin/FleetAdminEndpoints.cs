@@ -403,6 +403,7 @@ internal sealed class FleetAdminEndpoints(
             health.LatencyMs is { } latency ? Math.Round(latency, 1) : null,
             health.LastError,
             health.LastErrorAt,
+            health.Diagnosis,
             health.ConsecutiveFailures,
             listed is null ? null : new ListingResponse(listed.Ok, listed.Error, listed.LastSuccess, listed.CheckedAt),
             models);

@@ -38,6 +38,9 @@ internal sealed class BackendHealth(int failureThreshold)
 
     public DateTimeOffset? LastErrorAt { get; private set; }
 
+    /// <summary>What the doctor found when the backend last went down; null while it is up, and until the checks are done.</summary>
+    public Diagnosis? Diagnosis { get; set; }
+
     /// <summary>When the circuit last opened.</summary>
     public DateTimeOffset? OpenedAt { get; private set; }
 

@@ -6,7 +6,7 @@ namespace Corral.Fleet;
 /// <c>--failure-threshold</c>. A backend that comes back is announced to the fleet, so the catalog lists it again
 /// and waiting requests look at it.
 /// </summary>
-internal sealed partial class HealthUpdater(BackendFleet fleet, TimeProvider time, ILogger<HealthUpdater> logger)
+internal sealed partial class HealthUpdater(BackendFleet fleet, TimeProvider time, IBackendDoctor doctor, IHostApplicationLifetime lifetime, ILogger<HealthUpdater> logger)
 {
     /// <summary>A request got an answer from the backend (one that is not a 5xx).</summary>
     public void RequestSucceeded(Backend backend) => Succeeded(backend, latency: null);
@@ -26,8 +26,33 @@ internal sealed partial class HealthUpdater(BackendFleet fleet, TimeProvider tim
             return false;
         }
 
-        LogDown(logger, backend.Name, health.ConsecutiveFailures, cause);
+        _ = ReportDownAsync(backend, health.ConsecutiveFailures, cause);
         return true;
+    }
+
+    // The one log line of a backend going down carries the doctor's diagnosis of it (which also stays with its
+    // health, for the answers that name it), so it is written once the checks are done: a few seconds at most.
+    private async Task ReportDownAsync(Backend backend, int failures, string cause)
+    {
+        Diagnosis? diagnosis = null;
+        try
+        {
+            diagnosis = await doctor.DiagnoseAsync(backend, lifetime.ApplicationStopping);
+        }
+        catch (Exception e) when (e is OperationCanceledException or HttpRequestException or System.Net.Sockets.SocketException)
+        {
+            // Stopping, or the checks themselves could not run: the line says what the failure was.
+        }
+
+        backend.Health.Diagnosis = backend.Health.IsOpen ? diagnosis : null;
+        if (diagnosis is null)
+        {
+            LogDown(logger, backend.Name, failures, cause);
+        }
+        else
+        {
+            LogDownDiagnosed(logger, backend.Name, failures, cause, diagnosis.Finding, diagnosis.Fix ?? "none known");
+        }
     }
 
     private void Succeeded(Backend backend, TimeSpan? latency)
@@ -35,6 +60,7 @@ internal sealed partial class HealthUpdater(BackendFleet fleet, TimeProvider tim
         // No clock read: a success changes nothing but a circuit that was open or counting failures.
         if (backend.Health.RecordSuccess(latency))
         {
+            backend.Health.Diagnosis = null;
             LogBack(logger, backend.Name);
             // The catalog lists it again and requests waiting for a slot may start there now.
             fleet.NotifyChanged();
@@ -43,6 +69,9 @@ internal sealed partial class HealthUpdater(BackendFleet fleet, TimeProvider tim
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Backend {Backend} is down after {Failures} consecutive failures: {Error}; its requests go to other backends")]
     private static partial void LogDown(ILogger logger, string backend, int failures, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Backend {Backend} is down after {Failures} consecutive failures: {Error}; its requests go to other backends. Doctor: {Finding}; fix: {Fix}")]
+    private static partial void LogDownDiagnosed(ILogger logger, string backend, int failures, string error, string finding, string fix);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Backend {Backend} is back")]
     private static partial void LogBack(ILogger logger, string backend);

@@ -153,6 +153,7 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton(new BackendFleet(settings.Backends, settings));
         services.AddSingleton(Random.Shared);
         services.AddSingleton<SlotScheduler>();
+        services.AddSingleton<IBackendDoctor, Doctor.BackendDoctor>();
         services.AddSingleton<HealthUpdater>();
         services.AddSingleton<FleetDispatcher>();
         services.AddSingleton<ShutdownDrain>();

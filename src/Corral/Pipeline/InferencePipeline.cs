@@ -12,7 +12,7 @@ namespace Corral.Pipeline;
 /// answer through the surface's converter, and what was learnt stays in the <see cref="RequestRecord"/> for the
 /// usage record. Errors come back as values for the surface to write.
 /// </summary>
-internal sealed class InferencePipeline(ModelCatalog catalog, FleetDispatcher fleet, Relay relay)
+internal sealed class InferencePipeline(ModelCatalog catalog, FleetDispatcher fleet, Relay relay, Hosting.CorralSettings settings)
 {
     /// <summary>
     /// Serves <paramref name="request"/>, writing what it learns into <paramref name="record"/> (the request's feature,
@@ -42,12 +42,12 @@ internal sealed class InferencePipeline(ModelCatalog catalog, FleetDispatcher fl
             record.ResolvedModel = match.Model?.Name;
         }
 
+        var caller = record?.Caller ?? context.Features.Get<Caller>();
         if (match.Model is not { } model)
         {
-            return request.NotFound();
+            return Unlisted(match.Asked, caller) ?? request.NotFound();
         }
 
-        var caller = record?.Caller ?? context.Features.Get<Caller>();
         if (caller is not null && !caller.Models.Allows(model.Name))
         {
             // The key learns nothing about a model it may not use: the answer is the unknown model's, word for word.
@@ -83,5 +83,29 @@ internal sealed class InferencePipeline(ModelCatalog catalog, FleetDispatcher fl
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// A model no backend lists, while some backend could not be listed at all: not Ollama's "not found", which
+    /// sends a newcomer to pull a model that may be there, but 503 naming those backends and what the doctor found.
+    /// A name the key may not use stays not found, as every model outside its allow-list does.
+    /// </summary>
+    private ProxyError? Unlisted(string asked, Caller? caller)
+    {
+        if (catalog.Current is not { } snapshot || (caller is not null && !caller.Models.Allows(asked)))
+        {
+            return null;
+        }
+
+        var unlisted = snapshot.Listings.Where(l => !l.Ok).ToArray();
+        if (unlisted.Length == 0)
+        {
+            return null;
+        }
+
+        var why = unlisted.Select(l => l.Backend.Health.Diagnosis is { } diagnosis
+            ? $"backend {l.Backend.Name} could not be {(diagnosis.Check is "url" or "dns" or "tcp" ? "reached" : "listed")}: {diagnosis}"
+            : $"backend {l.Backend.Name} could not be listed: {l.Error}");
+        return ProxyError.Unavailable($"model '{asked}' is not known: {string.Join("; ", why)}", settings.HealthInterval);
     }
 }

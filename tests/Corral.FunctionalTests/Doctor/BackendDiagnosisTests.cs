@@ -1,0 +1,88 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Corral.Fleet;
+using Corral.FunctionalTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Corral.FunctionalTests.Doctor;
+
+/// <summary>What Corral itself says about a backend it cannot use: the doctor's finding in its log, its admin view and its answers.</summary>
+public sealed class BackendDiagnosisTests
+{
+    [Fact]
+    public async Task ABackendThatGoesDown_ItsLogLineAndAdminView_CarryTheDoctorsFindingAndFix()
+    {
+        await using var sim = await Sim.StartAsync("llama3.2");
+        var log = new CapturedLog();
+        await using var corral = await CorralInstance.StartAsync(
+            [CorralInstance.Backend(sim, "gpu1"), Dead("gpu2", out var port)],
+            s => s with { LogLevel = LogLevel.Warning },
+            services: s => s.AddSingleton<ILoggerProvider>(log));
+
+        await Eventually.WaitUntilAsync(async () => (await corral.BackendAsync("gpu2")).GetProperty("diagnosis").ValueKind == JsonValueKind.Object, "gpu2 is diagnosed");
+
+        var diagnosis = (await corral.BackendAsync("gpu2")).GetProperty("diagnosis");
+        diagnosis.GetProperty("check").GetString().Should().Be("tcp");
+        diagnosis.GetProperty("finding").GetString().Should().Be($"127.0.0.1:{port} refused the connection: nothing listens there, or Ollama listens on 127.0.0.1 only");
+        diagnosis.GetProperty("fix").GetString().Should().Contain("OLLAMA_HOST=0.0.0.0");
+        (await corral.BackendAsync("gpu1")).GetProperty("diagnosis").ValueKind.Should().Be(JsonValueKind.Null);
+        await Eventually.WaitUntilAsync(() => log.Lines.Any(l => l.Contains("Backend gpu2 is down", StringComparison.Ordinal)), "the down line is logged");
+        log.Lines.Where(l => l.Contains("Backend gpu2 is down", StringComparison.Ordinal)).Should().ContainSingle()
+            .Which.Should().Contain($"Doctor: 127.0.0.1:{port} refused the connection").And.Contain("fix: make Ollama listen on every interface: OLLAMA_HOST=0.0.0.0");
+    }
+
+    [Fact]
+    public async Task AnUnknownModel_WhileABackendCouldNotBeListed_Is503NamingIt_InEachSurfacesShape()
+    {
+        await using var sim = await Sim.StartAsync("qwen3");
+        await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(sim, "gpu1"), Dead("gpu2", out var port)]);
+        using var client = corral.Client();
+        await Eventually.WaitUntilAsync(async () => (await corral.BackendAsync("gpu2")).GetProperty("diagnosis").ValueKind == JsonValueKind.Object, "gpu2 is diagnosed");
+
+        using var native = await client.PostAsync("/api/chat", Json("""{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false}"""));
+        using var openAi = await client.PostAsync("/v1/chat/completions", Json("""{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}"""));
+        using var known = await client.PostAsync("/api/chat", Json("""{"model":"qwen3","messages":[{"role":"user","content":"hi"}],"stream":false}"""));
+
+        native.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        native.Headers.RetryAfter!.Delta.Should().BePositive();
+        var message = JsonDocument.Parse(await native.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString();
+        message.Should().Be($"model 'llama3.2' is not known: backend gpu2 could not be reached: 127.0.0.1:{port} refused the connection: nothing listens there, or Ollama listens on 127.0.0.1 only; fix: "
+            + (await corral.BackendAsync("gpu2")).GetProperty("diagnosis").GetProperty("fix").GetString());
+        openAi.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        JsonDocument.Parse(await openAi.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("message").GetString().Should().Be(message);
+        known.StatusCode.Should().Be(HttpStatusCode.OK, "a model that is listed is served as ever");
+        sim.Received("/api/chat").Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task AnUnknownModel_WithEveryBackendListed_StaysOllamasNotFound_AndSoDoesANameOutsideTheKeysAllowList()
+    {
+        await using var sim = await Sim.StartAsync("qwen3");
+        await using var listed = await CorralInstance.StartAsync([CorralInstance.Backend(sim, "gpu1")]);
+        await using var partly = await CorralInstance.StartAsync([CorralInstance.Backend(sim, "gpu1"), Dead("gpu2", out _)]);
+        await Eventually.WaitUntilAsync(async () => (await partly.BackendAsync("gpu2")).GetProperty("diagnosis").ValueKind == JsonValueKind.Object, "gpu2 is diagnosed");
+        var (_, secret) = await partly.CreateKeyFromAsync("""{"name":"team","role":"user","models":["qwen*"]}""");
+        using var admin = listed.Client();
+        using var user = partly.Client(secret);
+
+        using var unknown = await admin.PostAsync("/api/chat", Json("""{"model":"llama3.2","messages":[],"stream":false}"""));
+        using var outside = await user.PostAsync("/api/chat", Json("""{"model":"llama3.2","messages":[],"stream":false}"""));
+
+        unknown.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        (await unknown.Content.ReadAsStringAsync()).Should().Be("""{"error":"model 'llama3.2' not found"}""");
+        outside.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        (await outside.Content.ReadAsStringAsync()).Should().Be("""{"error":"model 'llama3.2' not found"}""");
+    }
+
+    private static BackendOptions Dead(string name, out int port)
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        return new BackendOptions { Name = name, Url = new Uri($"http://127.0.0.1:{port}") };
+    }
+
+    private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
+}
