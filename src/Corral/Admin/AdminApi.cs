@@ -16,6 +16,7 @@ internal static class AdminApi
         var unloader = services.GetRequiredService<ModelUnloader>();
         var usage = services.GetRequiredService<UsageEndpoints>();
         var audit = services.GetRequiredService<AuditEndpoints>();
+        var doctor = services.GetRequiredService<DoctorEndpoints>();
 
         var group = routes.MapGroup("/admin/api").WithMetadata(new AdminOnlyEndpoint(), AdminErrors.Instance);
         // Errors of paths under /admin are problem JSON too: 405 with Allow for a path of the API, else 404.
@@ -41,6 +42,7 @@ internal static class AdminApi
         group.MapGet("/usage", usage.UsageAsync);
         group.MapGet("/usage/requests", usage.RequestsAsync);
         group.MapGet("/audit", audit.ListAsync);
+        group.MapGet("/doctor", doctor.RunAsync);
     }
 
     private static Task UnmatchedAsync(HttpContext context) => ErrorWriter.WriteAsync(context, Native.NativeApi.Unmatched(context, AllowedMethods(context)));

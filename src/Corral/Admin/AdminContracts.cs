@@ -105,12 +105,18 @@ internal sealed record BackendDefinition(
     double? IdleTimeout,
     bool Enabled);
 
-/// <summary>Answer of <c>POST /admin/api/backends/verify</c>: what the server said, or why it could not be asked.</summary>
+/// <summary>
+/// Answer of <c>POST /admin/api/backends/verify</c>: what the server said through Corral's own client, or why it
+/// could not be asked; and the doctor's checks of it, with the Ollamas discovery found elsewhere when it failed.
+/// </summary>
 internal sealed record VerifyResponse(
     bool Ok,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Version,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Models,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error,
+    Doctor.CheckStatus Status,
+    IReadOnlyList<Doctor.DoctorCheck> Checks,
+    IReadOnlyList<Doctor.FoundOllama> Found);
 
 /// <summary>Answer of <c>POST /admin/api/models/unload</c>: one entry per backend that held the model.</summary>
 internal sealed record UnloadResponse(string Model, UnloadResult[] Backends);

@@ -225,7 +225,11 @@ internal sealed class FleetAdminEndpoints(
 
         // A backend that exists only for this check: the same client, Host header, key and timeouts as a real one.
         var probe = new Backend(new BackendOptions { Name = "verify", Url = url, Key = key is "" ? null : key }, settings);
-        var answer = await VerifyAsync(probe, context.RequestAborted);
+        var asked = VerifyAsync(probe, context.RequestAborted);
+        var report = await Doctor.DoctorRun.RunAsync(
+            [new(url.ToString(), probe.Options.Key)], fleet: true, [], Doctor.BackendDoctor.MaxTime, Doctor.BackendDoctor.Environment, Environment.GetEnvironmentVariable, context.RequestAborted);
+        var target = report.Targets[0];
+        var answer = await asked with { Status = target.Status, Checks = target.Checks, Found = target.Found };
         await context.Response.WriteAsJsonAsync(answer, CorralJsonContext.Default.VerifyResponse, cancellationToken: context.RequestAborted);
     }
 
@@ -263,10 +267,10 @@ internal sealed class FleetAdminEndpoints(
                 return Failed("answered GET /api/tags without a \"models\" list (is this an Ollama server?)");
             }
 
-            return new VerifyResponse(Ok: true, version, models.GetArrayLength(), Error: null);
+            return new VerifyResponse(Ok: true, version, models.GetArrayLength(), Error: null, Doctor.CheckStatus.Ok, [], []);
         }
 
-        static VerifyResponse Failed(string error) => new(Ok: false, Version: null, Models: null, error);
+        static VerifyResponse Failed(string error) => new(Ok: false, Version: null, Models: null, error, Doctor.CheckStatus.Fail, [], []);
     }
 
     private async Task SwitchAsync(HttpContext context, Switch change)

@@ -200,6 +200,7 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton<KeyEndpoints>();
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<AuditEndpoints>();
+        services.AddSingleton<DoctorEndpoints>();
         services.AddHostedService<KeyUpkeep>();
         services.AddHostedService<ReplicaSync>();
         services.AddSingleton<FleetInfoEndpoints>();

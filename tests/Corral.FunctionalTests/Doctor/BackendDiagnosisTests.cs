@@ -76,6 +76,55 @@ public sealed class BackendDiagnosisTests
         (await outside.Content.ReadAsStringAsync()).Should().Be("""{"error":"model 'llama3.2' not found"}""");
     }
 
+    [Fact]
+    public async Task AdminDoctor_RunsTheChecksOnCorralsBackends_WithTheirKeys_AdminsOnly()
+    {
+        await using var sim = await Sim.StartAsync(["llama3.2"], o => o.RequiredBearerKey = "proxy-token-123");
+        await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(sim, "gpu1", key: "proxy-token-123"), Dead("gpu2", out var port)]);
+        var user = await corral.CreateKeyAsync("user");
+        using var admin = corral.Client();
+        using var notAdmin = corral.Client(user);
+
+        using var answer = await admin.GetAsync("/admin/api/doctor?model=llama3.2");
+        using var refused = await notAdmin.GetAsync("/admin/api/doctor");
+
+        answer.StatusCode.Should().Be(HttpStatusCode.OK);
+        var report = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement;
+        report.GetProperty("environment").TryGetProperty("docker", out _).Should().BeTrue();
+        var targets = report.GetProperty("targets").EnumerateArray().ToArray();
+        targets.Select(t => t.GetProperty("url").GetString()).Should().Equal(sim.BaseAddress.ToString().TrimEnd('/'), $"http://127.0.0.1:{port}");
+        // The key is sent: the bearer proxy lets the checks through to the models.
+        targets[0].GetProperty("status").GetString().Should().NotBe("fail");
+        targets[0].GetProperty("checks").EnumerateArray().Last().GetProperty("finding").GetString().Should().StartWith("1 model, llama3.2 among them");
+        targets[1].GetProperty("status").GetString().Should().Be("fail");
+        targets[1].GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "tcp").GetProperty("fix").GetString().Should().Contain("OLLAMA_HOST=0.0.0.0");
+        // gpu1 is in use, so it is never the replacement recommended for gpu2.
+        targets[1].GetProperty("found").EnumerateArray().Select(f => f.GetProperty("url").GetString()).Should().NotContain(sim.BaseAddress.ToString().TrimEnd('/'));
+        report.TryGetProperty("recommendation", out _).Should().BeTrue();
+        refused.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task Verify_ReturnsTheDoctorsChecks_AndWhatDiscoveryFound()
+    {
+        await using var sim = await Sim.StartAsync("llama3.2");
+        await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(sim, "gpu1")]);
+        using var admin = corral.Client();
+        var wrong = $"http://ollama-is-not-here.invalid:{sim.BaseAddress.Port}";
+
+        using var good = await admin.PostJsonAsync("/admin/api/backends/verify", $$"""{"url":"{{sim.BaseAddress}}"}""");
+        using var bad = await admin.PostJsonAsync("/admin/api/backends/verify", $$"""{"url":"{{wrong}}"}""");
+
+        var ok = await good.JsonAsync();
+        ok.GetProperty("ok").GetBoolean().Should().BeTrue();
+        ok.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("name").GetString()).Should().Equal("url", "dns", "tcp", "http", "models");
+        var failed = await bad.JsonAsync();
+        failed.GetProperty("ok").GetBoolean().Should().BeFalse();
+        failed.GetProperty("status").GetString().Should().Be("fail");
+        failed.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "dns").GetProperty("status").GetString().Should().Be("fail");
+        failed.GetProperty("found").EnumerateArray().Select(f => f.GetProperty("url").GetString()).Should().Contain($"http://127.0.0.1:{sim.BaseAddress.Port}");
+    }
+
     private static BackendOptions Dead(string name, out int port)
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);
