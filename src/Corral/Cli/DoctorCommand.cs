@@ -15,7 +15,7 @@ internal static class DoctorCommand
         var config = new Option<string>("--config") { HelpName = "FILE", Description = "The configuration file whose backends to check (with their keys); --fix writes into it." };
         var model = new Option<string[]>("--model") { HelpName = "NAME", Description = "A model that must be there; repeat for several." };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON: {\"environment\", \"targets\":[{\"url\",\"status\",\"checks\":[{\"name\",\"status\",\"finding\",\"fix\"}],\"found\":[{\"url\",\"version\",\"models\"}]}], \"recommendation\"}." };
-        var timeout = new Option<string>("--timeout") { HelpName = "SECONDS", Description = "The longest each network step may take. Default 3; discovery probes take at most 1.5." };
+        var timeout = new Option<string>("--timeout") { HelpName = "SECONDS", Description = "The longest each network step may take. Default 3; discovery's probes wait at most 1.5 to connect." };
         var fix = new Option<bool>("--fix") { Description = "Write the working URL that discovery found into the --config file in place of each failing backend URL, and print each change." };
         var command = new Command(
             "doctor",

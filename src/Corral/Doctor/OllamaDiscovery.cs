@@ -14,8 +14,11 @@ internal sealed class OllamaDiscovery(DoctorEnvironment environment, TimeSpan ti
 {
     public const int OllamaPort = 11434;
 
-    /// <summary>The longest one probe may take: discovery is a second opinion and must not double the doctor's wait.</summary>
-    public static readonly TimeSpan MaxProbeTime = TimeSpan.FromSeconds(1.5);
+    /// <summary>
+    /// The longest one probe may wait to connect: most candidates lead nowhere, and discovery must not double the
+    /// doctor's wait. A candidate that accepts has the doctor's whole timeout to answer.
+    /// </summary>
+    public static readonly TimeSpan MaxConnectTime = TimeSpan.FromSeconds(1.5);
 
     private const string DockerBridgeDefault = "172.17.0.1";
     private readonly Dictionary<string, Task<FoundOllama?>> _probes = new(StringComparer.Ordinal);
@@ -94,9 +97,9 @@ internal sealed class OllamaDiscovery(DoctorEnvironment environment, TimeSpan ti
 
     private async Task<FoundOllama?> ProbeAsync(string url, CancellationToken cancellationToken)
     {
-        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, ConnectTimeout = Bound })
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, ConnectTimeout = timeout < MaxConnectTime ? timeout : MaxConnectTime })
         {
-            Timeout = Bound,
+            Timeout = timeout,
         };
         try
         {
@@ -115,8 +118,6 @@ internal sealed class OllamaDiscovery(DoctorEnvironment environment, TimeSpan ti
             return null;
         }
     }
-
-    private TimeSpan Bound => timeout < MaxProbeTime ? timeout : MaxProbeTime;
 
     private static async Task<T?> Field<T>(HttpClient client, string url, Func<JsonDocument, T> read, CancellationToken cancellationToken)
     {
