@@ -145,7 +145,7 @@ internal static class DoctorCommand
     {
         var paint = colours ?? Colours.None;
         var environment = report.Environment;
-        var where = new[] { (environment.Docker, "Docker"), (environment.Podman, "Podman"), (environment.Kubernetes, "Kubernetes"), (environment.Wsl, "WSL") }
+        var where = new[] { (environment.Docker, "Docker"), (environment.Podman, "Podman"), (environment.Kubernetes, "Kubernetes"), (environment.Wsl, "WSL"), (environment.HostNetwork, "the host's network") }
             .Where(w => w.Item1).Select(w => w.Item2).ToArray();
         output.WriteLine($"Running {(where.Length == 0 ? "on the host" : "in " + string.Join(", ", where))}{(environment.DefaultGateway is { } g ? $"; default gateway {g}" : string.Empty)}.");
         foreach (var target in report.Targets)

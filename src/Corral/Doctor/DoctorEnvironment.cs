@@ -5,10 +5,14 @@ namespace Corral.Doctor;
 
 /// <summary>
 /// Where Corral runs, as far as it changes what "localhost" means: in a Docker or Podman container, under WSL, in
-/// Kubernetes; and the default gateway (from <c>/proc/net/route</c>), which is the host as a container sees it.
+/// Kubernetes, sharing the host's network (<c>network_mode: host</c>, where localhost is the host's after all); and the
+/// default gateway (from <c>/proc/net/route</c>), which is the host as a container sees it.
 /// </summary>
-internal sealed record DoctorEnvironment(bool Docker, bool Podman, bool Wsl, bool Kubernetes, string? DefaultGateway)
+internal sealed record DoctorEnvironment(bool Docker, bool Podman, bool Wsl, bool Kubernetes, string? DefaultGateway, bool HostNetwork = false)
 {
+    // Bridges only a host's own network has: a container that sees one shares the host's network.
+    private static readonly string[] s_hostBridges = ["docker0", "podman0", "cni-podman0"];
+
     public bool InContainer => Docker || Podman || Kubernetes;
 
     /// <summary>Reads the environment of this process (<paramref name="root"/> stands for <c>/</c> in tests).</summary>
@@ -28,12 +32,15 @@ internal sealed record DoctorEnvironment(bool Docker, bool Podman, bool Wsl, boo
             }
         }
 
+        var docker = File.Exists(Path.Combine(root, ".dockerenv"));
+        var podman = File.Exists(Path.Combine(root, "run/.containerenv"));
         return new DoctorEnvironment(
-            Docker: File.Exists(Path.Combine(root, ".dockerenv")),
-            Podman: File.Exists(Path.Combine(root, "run/.containerenv")),
+            Docker: docker,
+            Podman: podman,
             Wsl: Read("/proc/version")?.Contains("microsoft", StringComparison.OrdinalIgnoreCase) == true,
             Kubernetes: !string.IsNullOrEmpty(variable("KUBERNETES_SERVICE_HOST")),
-            DefaultGateway: Gateway(Read("/proc/net/route")));
+            DefaultGateway: Gateway(Read("/proc/net/route")),
+            HostNetwork: (docker || podman) && s_hostBridges.Any(b => Directory.Exists(Path.Combine(root, "sys/class/net", b))));
     }
 
     /// <summary>The gateway of the default route in <c>/proc/net/route</c> (destination 00000000), as an address.</summary>

@@ -55,7 +55,12 @@ internal sealed class OllamaDoctor(DoctorEnvironment environment, TimeSpan timeo
             return null;
         }
 
-        if (environment.InContainer && (url.IsLoopback || url.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)))
+        var loopback = url.IsLoopback || url.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase);
+        if (environment.InContainer && loopback && environment.HostNetwork)
+        {
+            checks.Add(new DoctorCheck("url", CheckStatus.Ok, $"{Base(url)} is a well-formed {url.Scheme} URL; this container shares the host's network, so {url.Host} is the host's own"));
+        }
+        else if (environment.InContainer && loopback)
         {
             var host = environment.Podman ? "host.containers.internal" : "host.docker.internal";
             checks.Add(new DoctorCheck(

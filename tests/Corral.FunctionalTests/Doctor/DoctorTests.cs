@@ -135,6 +135,19 @@ public sealed class DoctorTests
     }
 
     [Fact]
+    public async Task InAContainerOnTheHostsNetwork_Localhost_IsTheHosts_NoWarning()
+    {
+        await using var sim = await Sim.StartAsync("llama3.2");
+        var hostNetwork = s_host with { Docker = true, HostNetwork = true };
+
+        var target = await Doctor(hostNetwork).CheckAsync(Url(sim), []);
+
+        Check(target, "url").Status.Should().Be(CheckStatus.Ok);
+        Check(target, "url").Finding.Should().EndWith("this container shares the host's network, so 127.0.0.1 is the host's own");
+        target.Status.Should().Be(CheckStatus.Ok);
+    }
+
+    [Fact]
     public async Task Report_ExitCode_ZeroOneTwo()
     {
         await using var sim = await Sim.StartAsync("llama3.2");

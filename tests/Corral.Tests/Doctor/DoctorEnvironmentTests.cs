@@ -38,4 +38,23 @@ public sealed class DoctorEnvironmentTests
             Directory.Delete(root, recursive: true);
         }
     }
+
+    [Fact]
+    public void Detect_AContainerThatSeesTheHostsBridge_SharesTheHostsNetwork()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "corral-ut-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.Combine(root, "sys", "class", "net", "docker0"));
+        try
+        {
+            DoctorEnvironment.Detect(root, _ => null).HostNetwork.Should().BeFalse("not in a container: the host itself");
+            File.WriteAllText(Path.Combine(root, ".dockerenv"), "");
+            DoctorEnvironment.Detect(root, _ => null).Should().Match<DoctorEnvironment>(e => e.Docker && e.HostNetwork);
+            Directory.Delete(Path.Combine(root, "sys", "class", "net", "docker0"));
+            DoctorEnvironment.Detect(root, _ => null).HostNetwork.Should().BeFalse("a container's own network has no docker0");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
 }
