@@ -16,14 +16,21 @@ internal static class DoctorCommand
         var model = new Option<string[]>("--model") { HelpName = "NAME", Description = "A model that must be there; repeat for several." };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON: {\"environment\", \"targets\":[{\"url\",\"status\",\"checks\":[{\"name\",\"status\",\"finding\",\"fix\"}]}]}." };
         var timeout = new Option<string>("--timeout") { HelpName = "SECONDS", Description = "The longest each network step may take. Default 3." };
+        var compose = new Option<bool>("--compose") { Description = "Print the compose files of deploy/ for Ollama and Corral in one stack, Ollama on the host, and Podman on WSL2, and exit." };
         var command = new Command(
             "doctor",
             "Check that each Ollama URL can be used from here: url, dns, tcp, http, models. Says what is wrong and the fix. Exit code 0: all ok, 1: warnings, 2: failures.")
         {
-            urls, config, model, json, timeout,
+            urls, config, model, json, timeout, compose,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (parse.GetValue(compose))
+            {
+                ComposeTopologies.Write(Console.Out);
+                return 0;
+            }
+
             var problems = new List<string>();
             var seconds = 3.0;
             if (parse.GetValue(timeout) is { } text && (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out seconds) || seconds <= 0 || seconds > 600))
