@@ -1,3 +1,4 @@
+using Corral.Cli;
 using Corral.FunctionalTests.Infrastructure;
 
 namespace Corral.FunctionalTests.Deploy;
@@ -11,12 +12,8 @@ public sealed class DoctorComposeTests
         var (exitCode, output, error) = await CorralCli.RunAsync(["doctor", "--compose"]);
 
         exitCode.Should().Be(0, error);
-        var expected = string.Join("\n", new[]
-        {
-            ("compose.same-stack.yaml", "Ollama, Corral and Open WebUI in one compose project"),
-            ("compose.host-ollama.yaml", "Ollama on this host or in another compose project"),
-            ("compose.podman-wsl2.yaml", "Podman on Windows (WSL2), Ollama on Windows"),
-        }.Select(f => $"# ==== deploy/{f.Item1}: {f.Item2} ====\n{DeployFolder.Read(f.Item1)}"));
+        var expected = string.Join("\n", ComposeTopologies.Files.Select(f => $"# ==== deploy/{f.File}: {f.Topology} ====\n{DeployFolder.Read(f.File)}"));
+        ComposeTopologies.Files.Should().HaveCount(3);
         output.Should().Be(expected);
     }
 }
