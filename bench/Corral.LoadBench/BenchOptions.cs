@@ -8,7 +8,7 @@ internal sealed record BenchOptions
     public static readonly string[] AllScenarios = ["throughput", "speed", "memory", "fleet", "usage"];
 
     /// <summary>Also known to --only: the comparison mode runs only when asked for (it adds minutes of settling per Corral).</summary>
-    public static readonly string[] KnownScenarios = [.. AllScenarios, "compare", "replicas"];
+    public static readonly string[] KnownScenarios = [.. AllScenarios, "compare", "replicas", "startup"];
 
     /// <summary>Rounds of the side-by-side runs; each cell's figure is the median over rounds.</summary>
     public int Rounds { get; init; } = 3;
@@ -65,6 +65,8 @@ internal sealed record BenchOptions
           --postgres CONNECTION  replicas (only when named in --only): one Corral alone, one on PostgreSQL and two on
                                  it behind nginx (deploy/nginx.conf); a role that may create databases (default
                                  CORRAL_TEST_POSTGRES)
+                                 startup (only when named): src/Corral published with and without ReadyToRun, each
+                                 started afresh and driven with chat for its first 5 s
           --corral PATH          use this published corral executable instead of publishing src/Corral
           --out DIR              results folder (default bench/results)
           --help                 this text

@@ -22,14 +22,16 @@ internal sealed class CorralProcess : IDisposable
     /// <summary>
     /// Publishes src/Corral in Release into <paramref name="directory"/>, with its own build folders
     /// (<c>--artifacts-path</c>) so that it never races a build of the repository running at the same time.
+    /// <paramref name="name"/> names the folders (several publishes side by side), <paramref name="properties"/> are
+    /// further arguments of <c>dotnet publish</c>.
     /// </summary>
-    public static string Publish(string repositoryRoot, string directory)
+    public static string Publish(string repositoryRoot, string directory, string name = "corral", params string[] properties)
     {
-        var output = Path.Combine(directory, "corral-publish");
+        var output = Path.Combine(directory, name + "-publish");
         var project = Path.Combine(repositoryRoot, "src", "Corral", "Corral.csproj");
-        Console.WriteLine($"Publishing {project} (Release) ...");
+        Console.WriteLine($"Publishing {project} (Release{string.Concat(properties.Select(p => " " + p))}) ...");
         using var publish = ChildProcess.Start("dotnet publish", "dotnet",
-            ["publish", project, "-c", "Release", "-o", output, "--artifacts-path", Path.Combine(directory, "corral-build"), "--nologo"]);
+            ["publish", project, "-c", "Release", "-o", output, "--artifacts-path", Path.Combine(directory, name + "-build"), "--nologo", .. properties]);
         while (!publish.HasExited)
         {
             Thread.Sleep(100);

@@ -78,8 +78,9 @@ internal static class LoadBenchmark
             report.Notes.Add("A --quick run: one round, 2 s per run, fewer concurrencies and requests; indicative only.");
         }
 
-        var corral = options.CorralPath ?? CorralProcess.Publish(root, work);
-        Console.WriteLine($"Corral: {corral}; work folder {work}");
+        // The startup scenario publishes its own two builds: a run of it alone needs no other.
+        var corral = options.Scenarios.SetEquals(["startup"]) ? string.Empty : options.CorralPath ?? CorralProcess.Publish(root, work);
+        Console.WriteLine($"Corral: {(corral.Length == 0 ? "(the startup scenario's own builds)" : corral)}; work folder {work}");
 
         if (options.Scenarios.Contains("throughput"))
         {
@@ -115,6 +116,11 @@ internal static class LoadBenchmark
         if (options.Scenarios.Contains("replicas"))
         {
             report.Replicas = await Replicas.RunAsync(options, corral, root, work, key);
+        }
+
+        if (options.Scenarios.Contains("startup"))
+        {
+            report.Startup = await Startup.RunAsync(options, root, work, key);
         }
 
         report.Targets = Targets.Judge(report);
@@ -164,6 +170,7 @@ internal static class LoadBenchmark
             .. options.Scenarios.Contains("throughput") ? [throughput] : Array.Empty<string>(),
             .. options.Scenarios.Contains("compare") ? [Compare.Method(options)] : Array.Empty<string>(),
             .. options.Scenarios.Contains("replicas") ? [Replicas.Method(options)] : Array.Empty<string>(),
+            .. options.Scenarios.Contains("startup") ? [Startup.Method(options)] : Array.Empty<string>(),
         ];
         return string.Join("\n\n", paragraphs);
     }

@@ -205,6 +205,24 @@ internal static class ReportWriter
             Line($"");
         }
 
+        if (report.Startup is { } startup)
+        {
+            Line($"## Startup: the first {startup.WindowSeconds:0} s after start, ReadyToRun and not");
+            Line($"");
+            Line($"Non-streamed `POST /api/chat` from {startup.Concurrency} clients from the moment `/healthz` answers; medians over {startup.Builds[0].Runs.Count} fresh start(s) each.");
+            Line($"");
+            Line($"| build | what | corral.dll | start to /healthz | first chat | requests in the first {startup.WindowSeconds:0} s | errors |");
+            Line($"|---|---|--:|--:|--:|--:|--:|");
+            foreach (var build in startup.Builds)
+            {
+                Line($"| {build.Name} | {build.Description} | {Format.Megabytes(build.AssemblyBytes)} | {Format.Ms(build.HealthyMs)} | **{Format.Ms(build.FirstRequestMs)}** | **{Format.Rate(build.Requests)}** | {build.Errors} |");
+            }
+
+            Line($"");
+            Line($"ReadyToRun over JIT: requests in the window **{Format.Ratio(startup.RequestsRatio)}**, first chat latency {Format.Ratio(startup.FirstRequestRatio)}, start to /healthz {Format.Ratio(startup.HealthyRatio)}.");
+            Line($"");
+        }
+
         Line($"## Targets (issue #4)");
         Line($"");
         Line($"| target | measured | verdict |");

@@ -231,6 +231,8 @@ internal sealed record BenchReport
 
     public ReplicaFigures? Replicas { get; set; }
 
+    public StartupFigures? Startup { get; set; }
+
     public IReadOnlyList<TargetVerdict> Targets { get; set; } = [];
 
     public List<string> Notes { get; } = [];

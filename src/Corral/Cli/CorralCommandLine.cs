@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace Corral.Cli;
 
-/// <summary>The <c>corral</c> command line: serve, sim, demo, doctor.</summary>
+/// <summary>The <c>corral</c> command line: serve, sim, demo, doctor, health.</summary>
 internal static class CorralCommandLine
 {
     public static RootCommand Create()
@@ -16,6 +16,7 @@ internal static class CorralCommandLine
         root.Subcommands.Add(SimCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(HealthCommand.Create());
         return root;
     }
 }

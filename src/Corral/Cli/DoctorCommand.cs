@@ -17,16 +17,23 @@ internal static class DoctorCommand
         var json = new Option<bool>("--json") { Description = "Print the report as JSON: {\"environment\", \"targets\":[{\"url\",\"status\",\"checks\":[{\"name\",\"status\",\"finding\",\"fix\"}],\"found\":[{\"url\",\"version\",\"models\"}]}], \"recommendation\"}." };
         var timeout = new Option<string>("--timeout") { HelpName = "SECONDS", Description = "The longest each network step may take. Default 3; discovery's probes wait at most 1.5 to connect." };
         var fix = new Option<bool>("--fix") { Description = "Write the working URL that discovery found into the --config file in place of each failing backend URL, and print each change." };
+        var compose = new Option<bool>("--compose") { Description = "Print the compose files of deploy/ for Ollama and Corral in one stack, Ollama on the host, and Podman on WSL2, and exit." };
         var command = new Command(
             "doctor",
             "Check that each Ollama URL can be used from here: url, dns, tcp, http, models. Says what is wrong and the fix; when a URL fails, "
                 + "looks for Ollama where it usually is (127.0.0.1, host.docker.internal, host.containers.internal, the gateway, the Docker bridge, OLLAMA_HOST) "
                 + "and recommends one. Exit code 0: all ok, 1: warnings, 2: failures.")
         {
-            urls, config, model, json, timeout, fix,
+            urls, config, model, json, timeout, fix, compose,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (parse.GetValue(compose))
+            {
+                ComposeTopologies.Write(Console.Out);
+                return 0;
+            }
+
             var problems = new List<string>();
             var seconds = 3.0;
             if (parse.GetValue(timeout) is { } text && (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out seconds) || seconds <= 0 || seconds > 600))

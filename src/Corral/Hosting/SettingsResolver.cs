@@ -11,6 +11,10 @@ internal static class SettingsResolver
 {
     public const int MinimumAdminKeyLength = 16;
 
+    /// <summary>The address <c>corral serve</c> listens on: <c>--listen</c>, else CORRAL_LISTEN, else the default; not checked.</summary>
+    public static string Listen(string? given, Func<string, string?> environment) =>
+        given ?? NonEmpty(environment("CORRAL_LISTEN")) ?? CorralSettings.DefaultListen;
+
     /// <summary>Resolves the settings or throws <see cref="ConfigurationException"/> listing every problem.</summary>
     /// <param name="args">The command line.</param>
     /// <param name="environment">Reads an environment variable.</param>
@@ -19,7 +23,7 @@ internal static class SettingsResolver
     {
         var problems = new List<string>();
 
-        var listen = args.Listen ?? NonEmpty(environment("CORRAL_LISTEN")) ?? CorralSettings.DefaultListen;
+        var listen = Listen(args.Listen, environment);
         if (!Uri.TryCreate(listen, UriKind.Absolute, out var listenUri) || (listenUri.Scheme != "http" && listenUri.Scheme != "https"))
         {
             problems.Add($"--listen: '{listen}' is not an http URL like {CorralSettings.DefaultListen}");

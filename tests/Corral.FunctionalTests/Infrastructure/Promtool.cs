@@ -5,7 +5,7 @@ namespace Corral.FunctionalTests.Infrastructure;
 /// <summary>Prometheus's own checker of the exposition format, <c>promtool check metrics</c> (Debian package <c>prometheus</c>).</summary>
 internal static class Promtool
 {
-    private static readonly Lazy<string?> s_path = new(Find);
+    private static readonly Lazy<string?> s_path = new(() => ToolOnPath.Find("promtool"));
 
     /// <summary>The promtool on PATH, if there is one.</summary>
     public static string? Path => s_path.Value;
@@ -27,20 +27,6 @@ internal static class Promtool
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await process.WaitForExitAsync(deadline.Token);
         return (process.ExitCode, await output + await error);
-    }
-
-    private static string? Find()
-    {
-        foreach (var folder in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(System.IO.Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = System.IO.Path.Combine(folder, "promtool");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
     }
 }
 
