@@ -16,11 +16,17 @@ internal static class DoctorCommand
         var model = new Option<string[]>("--model") { HelpName = "NAME", Description = "A model that must be there; repeat for several." };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON: {\"environment\", \"targets\":[{\"url\",\"status\",\"checks\":[{\"name\",\"status\",\"finding\",\"fix\"}]}]}." };
         var timeout = new Option<string>("--timeout") { HelpName = "SECONDS", Description = "The longest each network step may take. Default 3." };
+        var container = new Option<string>("--container")
+        {
+            HelpName = "NAME",
+            Description = "On the host: check a Docker or Podman container's Ollama URL (OLLAMA_BASE_URL, OLLAMA_BASE_URLS, a mounted Perplexica config.toml) from inside it, "
+                + "and print the commands that recreate it with a URL that answers there.",
+        };
         var command = new Command(
             "doctor",
             "Check that each Ollama URL can be used from here: url, dns, tcp, http, models. Says what is wrong and the fix. Exit code 0: all ok, 1: warnings, 2: failures.")
         {
-            urls, config, model, json, timeout,
+            urls, config, model, json, timeout, container,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -37,7 +43,7 @@ internal static class DoctorCommand
             {
                 targets.AddRange(given.Select(u => (u, (string?)null)));
             }
-            else
+            else if (parse.GetValue(container) is null)
             {
                 try
                 {
@@ -57,6 +63,11 @@ internal static class DoctorCommand
             }
 
             var report = await RunAsync(targets, parse.GetValue(model) ?? [], TimeSpan.FromSeconds(seconds), cancellationToken);
+            if (parse.GetValue(container) is { } name)
+            {
+                report = report with { Container = await new ContainerDoctor(TimeSpan.FromSeconds(seconds)).CheckAsync(name, cancellationToken) };
+            }
+
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(report, CorralJsonContext.Default.DoctorReport));
@@ -93,14 +104,25 @@ internal static class DoctorCommand
             output.WriteLine($"{target.Url}: {Word(target.Status)}");
             foreach (var check in target.Checks)
             {
-                output.WriteLine($"  {Word(check.Status),-4} {check.Name,-6} {check.Finding}");
-                if (check.Fix is { } fix)
-                {
-                    output.WriteLine($"              fix: {fix}");
-                }
+                Print(check, output);
             }
+        }
+
+        if (report.Container is { } container)
+        {
+            ContainerReportText.Print(container, output);
         }
     }
 
-    private static string Word(CheckStatus status) => status.ToString().ToLowerInvariant();
+    /// <summary>One check: its status, name and finding, and the fix under it.</summary>
+    internal static void Print(DoctorCheck check, TextWriter output)
+    {
+        output.WriteLine($"  {Word(check.Status),-4} {check.Name,-6} {check.Finding}");
+        if (check.Fix is { } fix)
+        {
+            output.WriteLine($"              fix: {fix}");
+        }
+    }
+
+    internal static string Word(CheckStatus status) => status.ToString().ToLowerInvariant();
 }
