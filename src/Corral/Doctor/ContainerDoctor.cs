@@ -422,7 +422,8 @@ internal sealed class ContainerDoctor(TimeSpan timeout, Func<string, string?>? v
         ContainerTool tool, ContainerInspection container, string? config, string? configUrl, HashSet<string> failing, bool none, string recommended, bool addHost, CancellationToken cancellationToken)
     {
         var commands = new List<string>();
-        if (config is not null && configUrl is not null && failing.Contains(configUrl))
+        // A mounted config.toml without an API_URL is where Perplexica wants one.
+        if (config is not null && (configUrl is null ? none : failing.Contains(configUrl)))
         {
             commands.Add(PerplexicaConfig.Edit(config, recommended));
         }

@@ -198,6 +198,19 @@ public sealed class ContainerDoctorTests : IDisposable
     }
 
     [Fact]
+    public async Task BothToolsInstalled_TheOneThatKnowsTheContainerIsUsed()
+    {
+        await using var sim = await Sim.StartAsync("llama3.2");
+        _standIns.With("docker").With("podman").Container("podman", "open-webui", [$"OLLAMA_BASE_URL={sim.BaseAddress.ToString().TrimEnd('/')}"], network: "host");
+
+        var (exitCode, container) = await _standIns.ContainerAsync("open-webui");
+
+        exitCode.Should().Be(0);
+        Text(container, "tool").Should().Be("podman");
+        Text(Check(container, "found"), "finding").Should().EndWith("is running; looked at with podman");
+    }
+
+    [Fact]
     public async Task StoppedContainer_Fails_WithDockerStart()
     {
         _standIns.With("docker").Container("docker", "open-webui", ["OLLAMA_BASE_URL=http://host.docker.internal:11434"], status: "exited");
