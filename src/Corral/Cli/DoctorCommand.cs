@@ -18,13 +18,19 @@ internal static class DoctorCommand
         var timeout = new Option<string>("--timeout") { HelpName = "SECONDS", Description = "The longest each network step may take. Default 3; discovery's probes wait at most 1.5 to connect." };
         var fix = new Option<bool>("--fix") { Description = "Write the working URL that discovery found into the --config file in place of each failing backend URL, and print each change." };
         var compose = new Option<bool>("--compose") { Description = "Print the compose files of deploy/ for Ollama and Corral in one stack, Ollama on the host, and Podman on WSL2, and exit." };
+        var container = new Option<string>("--container")
+        {
+            HelpName = "NAME",
+            Description = "On the host: check a Docker or Podman container's Ollama URL (OLLAMA_BASE_URL, OLLAMA_BASE_URLS, a mounted Perplexica config.toml) from inside it, "
+                + "and print the commands that recreate it with a URL that answers there.",
+        };
         var command = new Command(
             "doctor",
             "Check that each Ollama URL can be used from here: url, dns, tcp, http, models. Says what is wrong and the fix; when a URL fails, "
                 + "looks for Ollama where it usually is (127.0.0.1, host.docker.internal, host.containers.internal, the gateway, the Docker bridge, OLLAMA_HOST) "
                 + "and recommends one. Exit code 0: all ok, 1: warnings, 2: failures.")
         {
-            urls, config, model, json, timeout, fix, compose,
+            urls, config, model, json, timeout, fix, compose, container,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -53,7 +59,7 @@ internal static class DoctorCommand
             {
                 targets.AddRange(given.Select(u => new DoctorRun.Target(u)));
             }
-            else
+            else if (parse.GetValue(container) is null)
             {
                 try
                 {
@@ -74,6 +80,11 @@ internal static class DoctorCommand
 
             var report = await DoctorRun.RunAsync(
                 targets, fleet: given.Length == 0, parse.GetValue(model) ?? [], TimeSpan.FromSeconds(seconds), DoctorEnvironment.Detect(), Environment.GetEnvironmentVariable, cancellationToken);
+            if (parse.GetValue(container) is { } name)
+            {
+                report = report with { Container = await new ContainerDoctor(TimeSpan.FromSeconds(seconds)).CheckAsync(name, cancellationToken) };
+            }
+
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(report, CorralJsonContext.Default.DoctorReport));
@@ -161,11 +172,7 @@ internal static class DoctorCommand
             output.WriteLine($"{paint.Bold(target.Url)}: {paint.Status(target.Status, Word(target.Status))}");
             foreach (var check in target.Checks)
             {
-                output.WriteLine($"  {paint.Status(check.Status, $"{Word(check.Status),-4}")} {check.Name,-6} {check.Finding}");
-                if (check.Fix is { } fix)
-                {
-                    output.WriteLine($"              fix: {fix}");
-                }
+                Print(check, output, paint);
             }
 
             if (target.Status == CheckStatus.Fail)
@@ -185,11 +192,26 @@ internal static class DoctorCommand
             output.WriteLine();
             output.WriteLine($"Recommended: {paint.Bold(recommendation)} (corral doctor --fix --config FILE writes it into the configuration file)");
         }
+
+        if (report.Container is { } container)
+        {
+            ContainerReportText.Print(container, output);
+        }
     }
 
-    private static bool SameUrl(string a, string b) => a.TrimEnd('/').Equals(b.TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
+    /// <summary>One check: its status, name and finding, and the fix under it.</summary>
+    internal static void Print(DoctorCheck check, TextWriter output, Colours? colours = null)
+    {
+        output.WriteLine($"  {(colours ?? Colours.None).Status(check.Status, $"{Word(check.Status),-4}")} {check.Name,-6} {check.Finding}");
+        if (check.Fix is { } fix)
+        {
+            output.WriteLine($"              fix: {fix}");
+        }
+    }
 
-    private static string Word(CheckStatus status) => status.ToString().ToLowerInvariant();
+    internal static string Word(CheckStatus status) => status.ToString().ToLowerInvariant();
+
+    private static bool SameUrl(string a, string b) => a.TrimEnd('/').Equals(b.TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>Terminal colours for the doctor's words: on a terminal unless NO_COLOR is set; none when the output is redirected.</summary>

@@ -38,10 +38,17 @@ internal sealed record FoundOllama(string Url, string? Version, int Models);
 
 /// <summary>
 /// What the doctor found: where it runs, each URL it checked, and the URL it recommends using instead of a failing
-/// one (null when nothing failed or nothing better was found).
+/// one (null when nothing failed or nothing better was found); with <c>--container</c>, what it found about that
+/// container (else null).
 /// </summary>
-internal sealed record DoctorReport(DoctorEnvironment Environment, IReadOnlyList<DoctorTarget> Targets, string? Recommendation = null)
+internal sealed record DoctorReport(
+    DoctorEnvironment Environment,
+    IReadOnlyList<DoctorTarget> Targets,
+    string? Recommendation = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ContainerReport? Container = null)
 {
     /// <summary>0 when every check is ok, 1 with warnings, 2 with failures (the exit code of <c>corral doctor</c>).</summary>
-    public int ExitCode => Targets.Any(t => t.Status == CheckStatus.Fail) ? 2 : Targets.Any(t => t.Status == CheckStatus.Warn) ? 1 : 0;
+    public int ExitCode => Statuses.Contains(CheckStatus.Fail) ? 2 : Statuses.Contains(CheckStatus.Warn) ? 1 : 0;
+
+    private IEnumerable<CheckStatus> Statuses => Targets.Select(t => t.Status).Append(Container?.Status ?? CheckStatus.Ok);
 }

@@ -162,7 +162,7 @@ internal sealed class OllamaDoctor(DoctorEnvironment environment, TimeSpan timeo
         return false;
     }
 
-    private DoctorCheck Unreachable(Uri url, IPEndPoint endpoint, SocketError error) => error switch
+    internal DoctorCheck Unreachable(Uri url, IPEndPoint endpoint, SocketError error) => error switch
     {
         SocketError.ConnectionRefused => new DoctorCheck(
             "tcp",
@@ -287,7 +287,7 @@ internal sealed class OllamaDoctor(DoctorEnvironment environment, TimeSpan timeo
         return bytes.Length > 80 ? text + "…" : text;
     }
 
-    private static string? Version(string body)
+    internal static string? Version(string body)
     {
         try
         {

@@ -21,4 +21,5 @@ namespace Corral.Hosting;
 [JsonSerializable(typeof(UsageRequestsResponse))]
 [JsonSerializable(typeof(AuditResponse))]
 [JsonSerializable(typeof(Corral.Doctor.DoctorReport))]
+[JsonSerializable(typeof(Corral.Doctor.ContainerReport))]
 internal sealed partial class CorralJsonContext : JsonSerializerContext;
