@@ -166,6 +166,10 @@ internal static class DoctorCommand
         var where = new[] { (environment.Docker, "Docker"), (environment.Podman, "Podman"), (environment.Kubernetes, "Kubernetes"), (environment.Wsl, "WSL"), (environment.HostNetwork, "the host's network") }
             .Where(w => w.Item1).Select(w => w.Item2).ToArray();
         output.WriteLine($"Running {(where.Length == 0 ? "on the host" : "in " + string.Join(", ", where))}{(environment.DefaultGateway is { } g ? $"; default gateway {g}" : string.Empty)}.");
+        if (environment.HostNames is { } names)
+        {
+            output.WriteLine(string.Join("; ", names.Select(n => n.Value.Length == 0 ? $"{n.Key} does not resolve" : $"{n.Key} is {string.Join(", ", n.Value)}")) + ".");
+        }
         foreach (var target in report.Targets)
         {
             output.WriteLine();

@@ -13,7 +13,30 @@ internal sealed record DoctorEnvironment(bool Docker, bool Podman, bool Wsl, boo
     // Bridges only a host's own network has: a container that sees one shares the host's network.
     private static readonly string[] s_hostBridges = ["docker0", "podman0", "cni-podman0"];
 
+    /// <summary>The names containers give the host, resolved from here.</summary>
+    public static readonly string[] HostNameCandidates = ["host.docker.internal", "host.containers.internal", "gateway.docker.internal"];
+
     public bool InContainer => Docker || Podman || Kubernetes;
+
+    /// <summary>What each of <see cref="HostNameCandidates"/> resolves to here (empty: it does not); null when not looked up.</summary>
+    public IReadOnlyDictionary<string, string[]>? HostNames { get; init; }
+
+    /// <summary>This environment with <see cref="HostNameCandidates"/> resolved, each lookup bounded by <paramref name="timeout"/>.</summary>
+    public async Task<DoctorEnvironment> WithHostNamesAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var answers = await Task.WhenAll(HostNameCandidates.Select(async name =>
+        {
+            try
+            {
+                return (name, (await OllamaDoctor.ResolveAsync(name, timeout, cancellationToken)).Select(a => a.ToString()).ToArray());
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or TimeoutException)
+            {
+                return (name, Array.Empty<string>());
+            }
+        }));
+        return this with { HostNames = answers.ToDictionary(a => a.name, a => a.Item2) };
+    }
 
     /// <summary>Reads the environment of this process (<paramref name="root"/> stands for <c>/</c> in tests).</summary>
     public static DoctorEnvironment Detect(string root = "/", Func<string, string?>? variable = null)

@@ -23,6 +23,8 @@ internal static class DoctorRun
         Func<string, string?> variable,
         CancellationToken cancellationToken)
     {
+        // Looked up beside the checks, which do not need them: a resolver that cannot be reached costs its wait once.
+        var named = environment.WithHostNamesAsync(timeout, cancellationToken);
         var doctor = new OllamaDoctor(environment, timeout);
         var discovery = new OllamaDiscovery(environment, timeout, variable);
         var checkedTargets = await Task.WhenAll(targets.Select(async t =>
@@ -39,6 +41,6 @@ internal static class DoctorRun
             return target with { Found = await discovery.FindAsync(candidates, cancellationToken) };
         }));
         var recommendation = checkedTargets.FirstOrDefault(t => t.Status == CheckStatus.Fail && t.Found.Count > 0)?.Found[0].Url;
-        return new DoctorReport(environment, checkedTargets, recommendation);
+        return new DoctorReport(await named, checkedTargets, recommendation);
     }
 }

@@ -89,11 +89,9 @@ internal sealed class OllamaDoctor(DoctorEnvironment environment, TimeSpan timeo
         {
             try
             {
-                using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                bound.CancelAfter(timeout);
-                addresses = await Dns.GetHostAddressesAsync(url.DnsSafeHost, bound.Token);
+                addresses = await ResolveAsync(url.DnsSafeHost, timeout, cancellationToken);
             }
-            catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is SocketException or TimeoutException)
             {
                 checks.Add(new DoctorCheck(
                     "dns",
@@ -124,6 +122,14 @@ internal sealed class OllamaDoctor(DoctorEnvironment environment, TimeSpan timeo
 
         return addresses;
     }
+
+    /// <summary>
+    /// The addresses of <paramref name="name"/>, or <see cref="TimeoutException"/> after <paramref name="timeout"/>. The
+    /// system's resolver does not stop when cancelled (a resolver that cannot be reached holds it for its own 5 s per
+    /// try), so the wait is left behind rather than cancelled.
+    /// </summary>
+    internal static Task<IPAddress[]> ResolveAsync(string name, TimeSpan timeout, CancellationToken cancellationToken) =>
+        Dns.GetHostAddressesAsync(name, cancellationToken).WaitAsync(timeout, cancellationToken);
 
     // Every address the name gave, in order, as a client would (localhost is often ::1 first while Ollama listens on
     // 127.0.0.1): the first that accepts is the finding; when none does, the first one's failure is.

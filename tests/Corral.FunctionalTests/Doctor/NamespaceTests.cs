@@ -55,7 +55,10 @@ public sealed class NamespaceTests
         dns.GetProperty("status").GetString().Should().Be("warn");
         dns.GetProperty("finding").GetString().Should().Contain("resolves to 169.254.1.2").And.Contain("Podman on WSL2");
         dns.GetProperty("fix").GetString().Should().Be($"use the WSL2 gateway, http://{space.HostAddress}:11434, and let Ollama listen there (OLLAMA_HOST=0.0.0.0)");
-        report.GetProperty("environment").GetProperty("defaultGateway").GetString().Should().Be(space.HostAddress);
+        var environment = report.GetProperty("environment");
+        environment.GetProperty("defaultGateway").GetString().Should().Be(space.HostAddress);
+        environment.GetProperty("hostNames").GetProperty("host.containers.internal").EnumerateArray().Select(a => a.GetString()).Should().Equal("169.254.1.2");
+        environment.GetProperty("hostNames").GetProperty("gateway.docker.internal").GetArrayLength().Should().Be(0, "the namespace's hosts file does not name it");
     }
 
     [NetnsFact(iptables: true)]
