@@ -8,6 +8,7 @@ using Corral.OpenAi;
 using Corral.Pipeline;
 using Corral.Storage;
 using Corral.Usage;
+using Corral.WebConsole;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
@@ -201,6 +202,7 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<AuditEndpoints>();
         services.AddSingleton<DoctorEndpoints>();
+        services.AddSingleton<ConsoleAssets>();
         services.AddHostedService<KeyUpkeep>();
         services.AddHostedService<ReplicaSync>();
         services.AddSingleton<FleetInfoEndpoints>();
@@ -248,6 +250,7 @@ internal static class CorralServiceCollectionExtensions
             app.UseMiddleware<KeyInPathMiddleware>();
         }
 
+        app.UseConsoleRedirect();
         app.UseRouting();
         app.UseMiddleware<RecordMiddleware>();
         app.UseMiddleware<AccessMiddleware>();
@@ -273,6 +276,7 @@ internal static class CorralServiceCollectionExtensions
             app.MapMetrics();
         }
         app.MapAdminApi();
+        app.MapConsole();
         app.MapNativeApi();
         app.MapOpenAiApi();
     }
