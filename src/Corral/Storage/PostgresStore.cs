@@ -123,6 +123,10 @@ internal sealed partial class PostgresStore : IKeyStore, IBackendStore, IAuditSt
             PRIMARY KEY (key_id, rate)
         );
         """,
+        // The count and sum of the rollups' times to first byte, for their average; 0 in the hours rolled up before.
+        """
+        ALTER TABLE usage_hourly ADD COLUMN ttft_count bigint NOT NULL DEFAULT 0, ADD COLUMN ttft_sum_us bigint NOT NULL DEFAULT 0;
+        """,
     ];
 
     private const string KeyColumns = "id, name, role, hash, hint, created_at, expires_at, revoked_at, asserts_users, description, models, "

@@ -112,6 +112,11 @@ internal sealed partial class SqliteStore : IKeyStore, IBackendStore, IAuditStor
         );
         CREATE INDEX audit_events_time ON audit_events (time_ms);
         """,
+        // The count and sum of the rollups' times to first byte, for their average; 0 in the hours rolled up before.
+        """
+        ALTER TABLE usage_hourly ADD COLUMN ttft_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE usage_hourly ADD COLUMN ttft_sum_us INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 
     private readonly string _connectionString;
