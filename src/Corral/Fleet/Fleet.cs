@@ -26,7 +26,7 @@ internal sealed class BackendFleet
     /// <summary>
     /// Raised when something the admin API shows of the fleet changed without changing where requests may go: a
     /// circuit opened, a diagnosis arrived, a backend's loaded models changed, the catalog listed the fleet again.
-    /// With <see cref="Changed"/>, what the admin events stream waits on; never raised on a request's path.
+    /// With <see cref="Changed"/>, what the admin events stream waits on; raised only on a change, never for every request.
     /// </summary>
     public event Action? StatusChanged;
 
