@@ -3,7 +3,7 @@ using Corral.Pipeline;
 
 namespace Corral.Admin;
 
-/// <summary>The admin REST API under <c>/admin/api</c>: keys, backends, loaded models and usage. Errors are problem JSON.</summary>
+/// <summary>The admin REST API under <c>/admin/api</c>: keys, backends (also as a stream of events), loaded models, usage and audit. Errors are problem JSON.</summary>
 internal static class AdminApi
 {
     public static void MapAdminApi(this IEndpointRouteBuilder routes)
@@ -17,6 +17,7 @@ internal static class AdminApi
         var usage = services.GetRequiredService<UsageEndpoints>();
         var audit = services.GetRequiredService<AuditEndpoints>();
         var doctor = services.GetRequiredService<DoctorEndpoints>();
+        var events = services.GetRequiredService<FleetEvents>();
 
         var group = routes.MapGroup("/admin/api").WithMetadata(new AdminOnlyEndpoint(), AdminErrors.Instance);
         // Errors of paths under /admin are problem JSON too: 405 with Allow for a path of the API, else 404.
@@ -30,6 +31,7 @@ internal static class AdminApi
         group.MapPost("/keys/{id}/rotate", keys.RotateAsync).WithMetadata(new AuditedAction("key.rotate"));
         group.MapDelete("/keys/{id}", keys.RevokeAsync).WithMetadata(new AuditedAction("key.revoke"));
         group.MapGet("/backends", backends.ListAsync);
+        group.MapGet("/events", events.StreamAsync);
         group.MapPost("/backends", backends.AddAsync).WithMetadata(new AuditedAction("backend.add"));
         group.MapPost("/backends/verify", backends.VerifyAsync);
         group.MapGet("/backends/{name}", backends.GetAsync);

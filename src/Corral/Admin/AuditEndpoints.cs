@@ -3,12 +3,12 @@ using Corral.Storage;
 
 namespace Corral.Admin;
 
-/// <summary><c>GET /admin/api/audit?from=&amp;to=&amp;limit=</c>: the admin actions, newest first.</summary>
+/// <summary><c>GET /admin/api/audit?from=&amp;to=&amp;action=&amp;actor=&amp;limit=</c>: the admin actions, newest first.</summary>
 internal sealed class AuditEndpoints(IAuditStore store)
 {
     private const int DefaultLimit = 100;
     private const int MaxLimit = 10_000;
-    private static readonly string[] s_parameters = ["from", "to", "limit"];
+    private static readonly string[] s_parameters = ["from", "to", "action", "actor", "limit"];
 
     public async Task ListAsync(HttpContext context)
     {
@@ -29,7 +29,8 @@ internal sealed class AuditEndpoints(IAuditStore store)
             return;
         }
 
-        var events = await store.ListAuditEventsAsync(from, to, limit, context.RequestAborted);
+        var filter = new AuditFilter(from, to, AdminQuery.NonEmpty(query["action"]), AdminQuery.NonEmpty(query["actor"]), limit);
+        var events = await store.ListAuditEventsAsync(filter, context.RequestAborted);
         var response = new AuditResponse([.. events.Select(e => new AuditEventResponse(e.Time.UtcDateTime, e.KeyId, e.KeyName, e.Address, e.Action, e.Target, e.Outcome))]);
         await context.Response.WriteAsJsonAsync(response, CorralJsonContext.Default.AuditResponse, cancellationToken: context.RequestAborted);
     }

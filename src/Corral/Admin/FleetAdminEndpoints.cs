@@ -32,18 +32,21 @@ internal sealed class FleetAdminEndpoints(
     }
 
 
-    public async Task ListAsync(HttpContext context)
+    public async Task ListAsync(HttpContext context) => await context.Response.WriteAsJsonAsync(
+        await DescribeAllAsync(context.RequestAborted),
+        CorralJsonContext.Default.BackendsResponse,
+        cancellationToken: context.RequestAborted);
+
+    /// <summary>The answer of <c>GET /admin/api/backends</c> (also each event of <c>GET /admin/api/events</c>).</summary>
+    public async Task<BackendsResponse> DescribeAllAsync(CancellationToken cancellationToken)
     {
-        var snapshot = await catalog.GetAsync(context.RequestAborted);
+        var snapshot = await catalog.GetAsync(cancellationToken);
         var now = time.GetUtcNow();
         var backends = fleet.All.Select(b => Describe(b, snapshot, now)).ToArray();
         var conflicts = snapshot.Conflicts
             .Select(c => new ConflictResponse(c.Model, c.Holders.Select(h => new ConflictHolder(h.Backend, h.Digest)).ToArray()))
             .ToArray();
-        await context.Response.WriteAsJsonAsync(
-            new BackendsResponse(backends, scheduler.QueueDepth, conflicts),
-            CorralJsonContext.Default.BackendsResponse,
-            cancellationToken: context.RequestAborted);
+        return new BackendsResponse(backends, scheduler.QueueDepth, conflicts);
     }
 
     public async Task GetAsync(HttpContext context)

@@ -151,7 +151,7 @@ internal sealed class KeyEndpoints(KeyRing keys, UsageReport usage, CorralSettin
 
         var now = time.GetUtcNow();
         var today = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
-        var groups = await usage.QueryAsync(today, now, UsageGrouping.Key, context.RequestAborted);
+        var groups = await usage.QueryAsync(today, now, UsageGrouping.Key, bucket: null, context.RequestAborted);
         var mine = groups.FirstOrDefault(g => g.Group == caller.KeyId);
         var usedToday = new UsageTodayResponse(today.UtcDateTime, mine?.Requests ?? 0, mine?.Errors ?? 0, mine?.PromptTokens ?? 0, mine?.CompletionTokens ?? 0, mine?.TotalTokens ?? 0);
 

@@ -105,6 +105,7 @@ internal sealed class ModelUnloader(BackendFleet fleet, ModelCatalog catalog, Ba
         }
 
         backend.Loaded.MarkUnloaded(ModelName.Key(upstreamName));
+        fleet.NotifyStatusChanged();
         return new UnloadResult(backend.Name, Ok: true, Error: null);
     }
 

@@ -24,6 +24,7 @@ internal sealed class UsageEndpoints(UsageReport report, IUsageStore store, Time
     private static readonly string[] s_usageParameters = ["from", "to", "groupBy", "format"];
     private static readonly string[] s_requestParameters = ["from", "to", "key", "model", "limit", "format"];
     private static readonly string[] s_groupings = ["key", "user", "model", "backend", "route", "status", "hour", "day"];
+    private static readonly string[] s_buckets = ["hour", "day"];
 
     public async Task UsageAsync(HttpContext context)
     {
@@ -31,7 +32,7 @@ internal sealed class UsageEndpoints(UsageReport report, IUsageStore store, Time
         var problems = new List<string>();
         AdminQuery.UnknownParameters(query, s_usageParameters, problems);
         var (from, to) = Range(query, problems);
-        var grouping = Grouping(query["groupBy"], problems);
+        var (grouping, bucket) = Grouping(query["groupBy"], problems);
         var csv = IsCsv(query, problems);
         if (problems.Count > 0)
         {
@@ -39,21 +40,29 @@ internal sealed class UsageEndpoints(UsageReport report, IUsageStore store, Time
             return;
         }
 
-        var groups = await report.QueryAsync(from, to, grouping, context.RequestAborted);
+        var groups = await report.QueryAsync(from, to, grouping, bucket, context.RequestAborted);
         if (csv)
         {
             var writer = new CsvWriter();
-            if (grouping == UsageGrouping.Key)
+            if (bucket is not null)
             {
-                writer.Row("group", "keyName", "requests", "errors", "promptTokens", "completionTokens", "totalTokens", "ttftMsP50", "durationMsP50");
-            }
-            else
-            {
-                writer.Row("group", "requests", "errors", "promptTokens", "completionTokens", "totalTokens", "ttftMsP50", "durationMsP50");
+                writer.Field("time");
             }
 
+            writer.Field("group");
+            if (grouping == UsageGrouping.Key)
+            {
+                writer.Field("keyName");
+            }
+
+            writer.Row("requests", "errors", "promptTokens", "completionTokens", "totalTokens", "ttftMsP50", "durationMsP50", "ttftMsAvg");
             foreach (var group in groups)
             {
+                if (bucket is not null)
+                {
+                    writer.Field(group.Time);
+                }
+
                 writer.Field(group.Group);
                 if (grouping == UsageGrouping.Key)
                 {
@@ -61,7 +70,7 @@ internal sealed class UsageEndpoints(UsageReport report, IUsageStore store, Time
                 }
 
                 writer.Field(group.Requests).Field(group.Errors).Field(group.PromptTokens).Field(group.CompletionTokens)
-                    .Field(group.TotalTokens).Field(group.TtftMsP50).Field(group.DurationMsP50).EndRow();
+                    .Field(group.TotalTokens).Field(group.TtftMsP50).Field(group.DurationMsP50).Field(group.TtftMsAvg).EndRow();
             }
 
             await WriteCsvAsync(context, writer);
@@ -71,8 +80,9 @@ internal sealed class UsageEndpoints(UsageReport report, IUsageStore store, Time
         var response = new UsageResponse(
             from.UtcDateTime,
             to.UtcDateTime,
-            GroupingName(grouping),
-            [.. groups.Select(g => new UsageGroupResponse(g.Group, g.KeyName, g.Requests, g.Errors, g.PromptTokens, g.CompletionTokens, g.TotalTokens, g.TtftMsP50, g.DurationMsP50))]);
+            bucket is { } per ? GroupingName(per) + "," + GroupingName(grouping) : GroupingName(grouping),
+            [.. groups.Select(g => new UsageGroupResponse(
+                g.Time, g.Group, g.KeyName, g.Requests, g.Errors, g.PromptTokens, g.CompletionTokens, g.TotalTokens, g.TtftMsP50, g.DurationMsP50, g.TtftMsAvg))]);
         await context.Response.WriteAsJsonAsync(response, CorralJsonContext.Default.UsageResponse, cancellationToken: context.RequestAborted);
     }
 
@@ -139,20 +149,38 @@ internal sealed class UsageEndpoints(UsageReport report, IUsageStore store, Time
         return (from, to);
     }
 
-    private static UsageGrouping Grouping(StringValues values, List<string> problems)
+    /// <summary>
+    /// <c>groupBy</c>: one grouping (<c>model</c>, <c>hour</c>, ...), or a time bucket and a value together
+    /// (<c>hour,model</c>, in either order), which gives the grouping and the bucket.
+    /// </summary>
+    private static (UsageGrouping Grouping, UsageGrouping? Bucket) Grouping(StringValues values, List<string> problems)
     {
         if (AdminQuery.NonEmpty(values) is not { } text)
         {
-            return UsageGrouping.Model;
+            return (UsageGrouping.Model, null);
         }
 
-        if (s_groupings.Contains(text, StringComparer.OrdinalIgnoreCase) && Enum.TryParse<UsageGrouping>(text, ignoreCase: true, out var grouping))
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var unknown = parts.Where(p => !s_groupings.Contains(p, StringComparer.OrdinalIgnoreCase)).ToArray();
+        if (unknown.Length > 0)
         {
-            return grouping;
+            problems.Add($"groupBy: '{string.Join(",", unknown)}' is not one of {string.Join(", ", s_groupings)}");
+            return (UsageGrouping.Model, null);
         }
 
-        problems.Add($"groupBy: '{text}' is not one of {string.Join(", ", s_groupings)}");
-        return UsageGrouping.Model;
+        var buckets = parts.Where(p => s_buckets.Contains(p, StringComparer.OrdinalIgnoreCase)).ToArray();
+        var dimensions = parts.Except(buckets, StringComparer.OrdinalIgnoreCase).ToArray();
+        switch (parts.Length, buckets.Length)
+        {
+            case (1, _):
+                return (Enum.Parse<UsageGrouping>(parts[0], ignoreCase: true), null);
+            case (2, 1) when dimensions.Length == 1:
+                return (Enum.Parse<UsageGrouping>(dimensions[0], ignoreCase: true), Enum.Parse<UsageGrouping>(buckets[0], ignoreCase: true));
+            default:
+                problems.Add($"groupBy: '{text}' cannot be grouped by; give one grouping ({string.Join(", ", s_groupings)}), "
+                    + $"or one time bucket (hour or day) and one of {string.Join(", ", s_groupings.Except(s_buckets))} together, like hour,model");
+                return (UsageGrouping.Model, null);
+        }
     }
 
     private static bool IsCsv(IQueryCollection query, List<string> problems)

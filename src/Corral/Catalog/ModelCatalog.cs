@@ -151,6 +151,7 @@ internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient lis
 
         var snapshot = CatalogSnapshot.Build(listings, now);
         Volatile.Write(ref _current, snapshot);
+        fleet.NotifyStatusChanged();
         return snapshot;
     }
 

@@ -23,6 +23,13 @@ internal sealed class BackendFleet
     /// <summary>Raised after the set of backends or their configuration changed (outside the lock).</summary>
     public event Action? Changed;
 
+    /// <summary>
+    /// Raised when something the admin API shows of the fleet changed without changing where requests may go: a
+    /// circuit opened, a diagnosis arrived, a backend's loaded models changed, the catalog listed the fleet again.
+    /// With <see cref="Changed"/>, what the admin events stream waits on; raised only on a change, never for every request.
+    /// </summary>
+    public event Action? StatusChanged;
+
     public IReadOnlyList<Backend> All => _view.All;
 
     /// <summary>Every distinct model prefix, longest first (so the most specific one matches).</summary>
@@ -174,6 +181,9 @@ internal sealed class BackendFleet
 
     /// <summary>Tells listeners (the catalog) that a backend's routing-relevant state changed.</summary>
     public void NotifyChanged() => Changed?.Invoke();
+
+    /// <summary>Tells listeners (the admin events stream) that what the admin API shows changed (<see cref="StatusChanged"/>).</summary>
+    public void NotifyStatusChanged() => StatusChanged?.Invoke();
 
     private sealed class View
     {

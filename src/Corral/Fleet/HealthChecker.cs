@@ -232,7 +232,10 @@ internal sealed partial class HealthChecker(
         {
             if (ps.Document is { } psDocument && ReadLoaded(psDocument.RootElement, time.GetUtcNow()) is { } loaded)
             {
-                backend.Loaded.Replace(loaded);
+                if (backend.Loaded.Replace(loaded))
+                {
+                    fleet.NotifyStatusChanged();
+                }
             }
             else
             {

@@ -26,6 +26,7 @@ internal sealed partial class HealthUpdater(BackendFleet fleet, TimeProvider tim
             return false;
         }
 
+        fleet.NotifyStatusChanged();
         _ = ReportDownAsync(backend, health.ConsecutiveFailures, cause);
         return true;
     }
@@ -45,6 +46,7 @@ internal sealed partial class HealthUpdater(BackendFleet fleet, TimeProvider tim
         }
 
         backend.Health.Diagnosis = backend.Health.IsOpen ? diagnosis : null;
+        fleet.NotifyStatusChanged();
         if (diagnosis is null)
         {
             LogDown(logger, backend.Name, failures, cause);

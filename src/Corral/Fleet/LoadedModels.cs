@@ -29,13 +29,15 @@ internal sealed class LoadedModels
 
     public void MarkUnloaded(string modelKey) => _until.TryRemove(modelKey, out _);
 
-    /// <summary>Replaces everything known with what the backend's <c>/api/ps</c> just said.</summary>
-    public void Replace(IEnumerable<(string ModelKey, DateTimeOffset Until)> loaded)
+    /// <summary>Replaces everything known with what the backend's <c>/api/ps</c> just said; true when that changed a model or its expiry.</summary>
+    public bool Replace(IEnumerable<(string ModelKey, DateTimeOffset Until)> loaded)
     {
+        var changed = false;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (key, until) in loaded)
         {
             seen.Add(key);
+            changed |= !_until.TryGetValue(key, out var known) || known != until;
             _until[key] = until;
         }
 
@@ -43,9 +45,11 @@ internal sealed class LoadedModels
         {
             if (!seen.Contains(key))
             {
-                _until.TryRemove(key, out _);
+                changed |= _until.TryRemove(key, out _);
             }
         }
+
+        return changed;
     }
 
     /// <summary>The models loaded now, with their expiry, sorted by name.</summary>

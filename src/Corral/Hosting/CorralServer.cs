@@ -196,6 +196,7 @@ internal static class CorralServiceCollectionExtensions
 
         services.AddSingleton<ApiBackends>();
         services.AddSingleton<FleetAdminEndpoints>();
+        services.AddSingleton<FleetEvents>();
         services.AddSingleton<ModelUnloader>();
         services.AddSingleton<KeyRing>();
         services.AddSingleton<KeyEndpoints>();

@@ -5,8 +5,8 @@ internal interface IAuditStore
 {
     Task AddAuditEventAsync(AuditEvent audit, CancellationToken cancellationToken);
 
-    /// <summary>Events in [<paramref name="from"/>, <paramref name="to"/>) (either open), newest first, at most <paramref name="limit"/>.</summary>
-    Task<IReadOnlyList<AuditEvent>> ListAuditEventsAsync(DateTimeOffset? from, DateTimeOffset? to, int limit, CancellationToken cancellationToken);
+    /// <summary>Events matching <paramref name="filter"/>, newest first.</summary>
+    Task<IReadOnlyList<AuditEvent>> ListAuditEventsAsync(AuditFilter filter, CancellationToken cancellationToken);
 }
 
 /// <summary>

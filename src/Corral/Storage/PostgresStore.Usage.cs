@@ -26,7 +26,8 @@ internal sealed partial class PostgresStore : IUsageStore
             _ => ("model", "0"),
         };
         await using var command = _dataSource.CreateCommand($"""
-            SELECT {group}::bigint, {detail}::bigint, requests, errors, prompt_tokens, completion_tokens, ttft_histogram, duration_histogram
+            SELECT {group}::bigint, {detail}::bigint, hour_ms, requests, errors, prompt_tokens, completion_tokens, ttft_count, ttft_sum_us,
+                ttft_histogram, duration_histogram
             FROM usage_hourly WHERE hour_ms >= $1 AND hour_ms < $2;
             """);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = from.ToUnixTimeMilliseconds() });
@@ -43,8 +44,11 @@ internal sealed partial class PostgresStore : IUsageStore
                 reader.GetInt64(3),
                 reader.GetInt64(4),
                 reader.GetInt64(5),
-                Blob(reader, 6, ref ttft),
-                Blob(reader, 7, ref duration));
+                reader.GetInt64(6),
+                reader.GetInt64(7),
+                reader.GetInt64(8),
+                Blob(reader, 9, ref ttft),
+                Blob(reader, 10, ref duration));
         }
     }
 
@@ -62,7 +66,7 @@ internal sealed partial class PostgresStore : IUsageStore
             _ => ("COALESCE(resolved_model, model, 0)", "0"),
         };
         await using var command = _dataSource.CreateCommand($"""
-            SELECT {group}::bigint, {detail}::bigint, status, prompt_tokens, completion_tokens, ttft_us, duration_us
+            SELECT {group}::bigint, {detail}::bigint, time_ms, status, prompt_tokens, completion_tokens, ttft_us, duration_us
             FROM usage_records WHERE id >= $1 AND id < $2;
             """);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = SqliteUsageWriteSession.IdOf(from) });
@@ -73,11 +77,12 @@ internal sealed partial class PostgresStore : IUsageStore
             sink.AddRecord(
                 reader.GetInt64(0),
                 reader.GetInt64(1),
-                reader.GetInt32(2),
+                reader.GetInt64(2),
                 reader.GetInt32(3),
                 reader.GetInt32(4),
-                reader.IsDBNull(5) ? null : reader.GetInt64(5) / 1000.0,
-                reader.GetInt64(6) / 1000.0);
+                reader.GetInt32(5),
+                reader.IsDBNull(6) ? null : reader.GetInt64(6) / 1000.0,
+                reader.GetInt64(7) / 1000.0);
         }
     }
 

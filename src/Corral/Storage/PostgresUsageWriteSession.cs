@@ -94,11 +94,11 @@ internal sealed class PostgresUsageWriteSession : IUsageWriteSession
             // One primary key lookup per key (LATERAL), whatever the planner makes of the arrays' sizes.
             _selectRollups = new NpgsqlCommand("""
                 SELECT k.hour_ms, k.key_id, k.key_name, k.end_user, k.route, k.model, k.backend, k.status,
-                    h.requests, h.errors, h.prompt_tokens, h.completion_tokens, h.ttft_histogram, h.duration_histogram
+                    h.requests, h.errors, h.prompt_tokens, h.completion_tokens, h.ttft_count, h.ttft_sum_us, h.ttft_histogram, h.duration_histogram
                 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
                     $8::integer[]) AS k(hour_ms, key_id, key_name, end_user, route, model, backend, status)
                 CROSS JOIN LATERAL (
-                    SELECT requests, errors, prompt_tokens, completion_tokens, ttft_histogram, duration_histogram
+                    SELECT requests, errors, prompt_tokens, completion_tokens, ttft_count, ttft_sum_us, ttft_histogram, duration_histogram
                     FROM usage_hourly u
                     WHERE u.hour_ms = k.hour_ms AND u.key_id = k.key_id AND u.key_name = k.key_name AND u.end_user = k.end_user
                         AND u.route = k.route AND u.model = k.model AND u.backend = k.backend AND u.status = k.status AND u.writer = $9
@@ -106,14 +106,18 @@ internal sealed class PostgresUsageWriteSession : IUsageWriteSession
                 """, _connection);
             _upsertRollups = new NpgsqlCommand($"""
                 INSERT INTO usage_hourly ({RollupKeyColumns}, writer, requests, errors, prompt_tokens, completion_tokens,
-                    ttft_histogram, duration_histogram)
-                SELECT {RollupKeyColumns}, $9, requests, errors, prompt_tokens, completion_tokens, ttft_histogram, duration_histogram
+                    ttft_histogram, duration_histogram, ttft_count, ttft_sum_us)
+                SELECT {RollupKeyColumns}, $9, requests, errors, prompt_tokens, completion_tokens, ttft_histogram, duration_histogram,
+                    ttft_count, ttft_sum_us
                 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
-                    $8::integer[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bytea[], $15::bytea[])
-                    AS r({RollupKeyColumns}, requests, errors, prompt_tokens, completion_tokens, ttft_histogram, duration_histogram)
+                    $8::integer[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bytea[], $15::bytea[],
+                    $16::bigint[], $17::bigint[])
+                    AS r({RollupKeyColumns}, requests, errors, prompt_tokens, completion_tokens, ttft_histogram, duration_histogram,
+                        ttft_count, ttft_sum_us)
                 ON CONFLICT ({RollupKeyColumns}, writer) DO UPDATE SET requests = excluded.requests, errors = excluded.errors,
                     prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
-                    ttft_histogram = excluded.ttft_histogram, duration_histogram = excluded.duration_histogram;
+                    ttft_histogram = excluded.ttft_histogram, duration_histogram = excluded.duration_histogram,
+                    ttft_count = excluded.ttft_count, ttft_sum_us = excluded.ttft_sum_us;
                 """, _connection);
             _deleteRecords = new NpgsqlCommand("DELETE FROM usage_records WHERE id IN (SELECT id FROM usage_records WHERE id < $1 ORDER BY id LIMIT $2);", _connection);
             _deleteRollupHour = new NpgsqlCommand("DELETE FROM usage_hourly WHERE hour_ms = (SELECT min(hour_ms) FROM usage_hourly) AND hour_ms < $1;", _connection);
@@ -450,6 +454,8 @@ internal sealed class PostgresUsageWriteSession : IUsageWriteSession
         var completionTokens = new long[count];
         var ttft = new byte[count][];
         var duration = new byte[count][];
+        var ttftCount = new long[count];
+        var ttftSumUs = new long[count];
         var row = 0;
         foreach (var (key, delta) in _batchRollups)
         {
@@ -482,6 +488,8 @@ internal sealed class PostgresUsageWriteSession : IUsageWriteSession
             completionTokens[row] = totals.CompletionTokens;
             ttft[row] = totals.Ttft.Encode();
             duration[row] = totals.Duration.Encode();
+            ttftCount[row] = totals.TtftCount;
+            ttftSumUs[row] = totals.TtftSumUs;
             row++;
         }
 
@@ -494,6 +502,8 @@ internal sealed class PostgresUsageWriteSession : IUsageWriteSession
         parameters.Add(new NpgsqlParameter<long[]> { TypedValue = completionTokens });
         parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = ttft, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
         parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = duration, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        parameters.Add(new NpgsqlParameter<long[]> { TypedValue = ttftCount });
+        parameters.Add(new NpgsqlParameter<long[]> { TypedValue = ttftSumUs });
         _upsertRollups.Transaction = transaction;
         _upsertRollups.ExecuteNonQuery();
     }
@@ -530,7 +540,7 @@ internal sealed class PostgresUsageWriteSession : IUsageWriteSession
         {
             var key = new RollupKey(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetInt32(7));
             var totals = new UsageTotals();
-            totals.Add(reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetFieldValue<byte[]>(12), reader.GetFieldValue<byte[]>(13));
+            totals.Add(reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12), reader.GetInt64(13), reader.GetFieldValue<byte[]>(14), reader.GetFieldValue<byte[]>(15));
             stored[key] = totals;
         }
 

@@ -33,7 +33,8 @@ internal sealed partial class SqliteStore : IUsageStore
             _ => ("model", "0"),
         };
         var sql = $"""
-            SELECT {group}, {detail}, requests, errors, prompt_tokens, completion_tokens, ttft_histogram, duration_histogram
+            SELECT {group}, {detail}, hour_ms, requests, errors, prompt_tokens, completion_tokens, ttft_count, ttft_sum_us,
+                ttft_histogram, duration_histogram
             FROM usage_hourly WHERE hour_ms >= ?1 AND hour_ms < ?2;
             """;
         var ttft = new byte[256];
@@ -45,8 +46,11 @@ internal sealed partial class SqliteStore : IUsageStore
             SqliteNative.ColumnInt64(statement, 3),
             SqliteNative.ColumnInt64(statement, 4),
             SqliteNative.ColumnInt64(statement, 5),
-            Blob(statement, 6, ref ttft),
-            Blob(statement, 7, ref duration)), cancellationToken);
+            SqliteNative.ColumnInt64(statement, 6),
+            SqliteNative.ColumnInt64(statement, 7),
+            SqliteNative.ColumnInt64(statement, 8),
+            Blob(statement, 9, ref ttft),
+            Blob(statement, 10, ref duration)), cancellationToken);
     }
 
     public Task ReadUsageRecordsAsync(DateTimeOffset from, DateTimeOffset to, UsageGrouping grouping, IUsageSink sink, CancellationToken cancellationToken)
@@ -63,17 +67,18 @@ internal sealed partial class SqliteStore : IUsageStore
             _ => ("COALESCE(resolved_model, model, 0)", "0"),
         };
         var sql = $"""
-            SELECT {group}, {detail}, status, prompt_tokens, completion_tokens, ttft_us, duration_us
+            SELECT {group}, {detail}, time_ms, status, prompt_tokens, completion_tokens, ttft_us, duration_us
             FROM usage_records WHERE id >= ?1 AND id < ?2;
             """;
         return ReadAsync(sql, SqliteUsageWriteSession.IdOf(from), SqliteUsageWriteSession.IdOf(to), statement => sink.AddRecord(
             SqliteNative.ColumnInt64(statement, 0),
             SqliteNative.ColumnInt64(statement, 1),
-            (int)SqliteNative.ColumnInt64(statement, 2),
-            SqliteNative.ColumnInt64(statement, 3),
+            SqliteNative.ColumnInt64(statement, 2),
+            (int)SqliteNative.ColumnInt64(statement, 3),
             SqliteNative.ColumnInt64(statement, 4),
-            SqliteNative.ColumnType(statement, 5) == raw.SQLITE_NULL ? null : SqliteNative.ColumnInt64(statement, 5) / 1000.0,
-            SqliteNative.ColumnInt64(statement, 6) / 1000.0), cancellationToken);
+            SqliteNative.ColumnInt64(statement, 5),
+            SqliteNative.ColumnType(statement, 6) == raw.SQLITE_NULL ? null : SqliteNative.ColumnInt64(statement, 6) / 1000.0,
+            SqliteNative.ColumnInt64(statement, 7) / 1000.0), cancellationToken);
     }
 
     public async Task<IReadOnlyDictionary<long, string>> UsageNamesAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken)

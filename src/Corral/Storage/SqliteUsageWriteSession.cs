@@ -81,15 +81,15 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
             Execute("PRAGMA synchronous = NORMAL;");
             _insertRecord = Prepare($"INSERT INTO usage_records ({RecordColumnList}) VALUES {Placeholders(1)};");
             _insertRecords = Prepare($"INSERT INTO usage_records ({RecordColumnList}) VALUES {Placeholders(RowsPerInsert)};");
-            _selectRollup = Prepare($"SELECT requests, errors, prompt_tokens, completion_tokens, ttft_histogram, duration_histogram FROM usage_hourly WHERE {RollupKeySql};");
+            _selectRollup = Prepare($"SELECT requests, errors, prompt_tokens, completion_tokens, ttft_count, ttft_sum_us, ttft_histogram, duration_histogram FROM usage_hourly WHERE {RollupKeySql};");
             _insertRollup = Prepare("""
                 INSERT INTO usage_hourly (hour_ms, key_id, key_name, end_user, route, model, backend, status,
-                    requests, errors, prompt_tokens, completion_tokens, ttft_histogram, duration_histogram)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14);
+                    requests, errors, prompt_tokens, completion_tokens, ttft_histogram, duration_histogram, ttft_count, ttft_sum_us)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16);
                 """);
             _updateRollup = Prepare($"""
                 UPDATE usage_hourly SET requests = ?9, errors = ?10, prompt_tokens = ?11, completion_tokens = ?12,
-                    ttft_histogram = ?13, duration_histogram = ?14
+                    ttft_histogram = ?13, duration_histogram = ?14, ttft_count = ?15, ttft_sum_us = ?16
                 WHERE {RollupKeySql};
                 """);
             _selectName = Prepare("SELECT id FROM usage_names WHERE name = ?1;");
@@ -385,6 +385,8 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
         SqliteNative.BindInt64(s, 12, totals.CompletionTokens);
         BindHistogram(statement, 13, totals.Ttft);
         BindHistogram(statement, 14, totals.Duration);
+        SqliteNative.BindInt64(s, 15, totals.TtftCount);
+        SqliteNative.BindInt64(s, 16, totals.TtftSumUs);
         Run(statement);
     }
 
@@ -406,8 +408,10 @@ internal sealed class SqliteUsageWriteSession : IUsageWriteSession
                 raw.sqlite3_column_int64(_selectRollup, 1),
                 raw.sqlite3_column_int64(_selectRollup, 2),
                 raw.sqlite3_column_int64(_selectRollup, 3),
-                raw.sqlite3_column_blob(_selectRollup, 4),
-                raw.sqlite3_column_blob(_selectRollup, 5));
+                raw.sqlite3_column_int64(_selectRollup, 4),
+                raw.sqlite3_column_int64(_selectRollup, 5),
+                raw.sqlite3_column_blob(_selectRollup, 6),
+                raw.sqlite3_column_blob(_selectRollup, 7));
             return totals;
         }
         finally

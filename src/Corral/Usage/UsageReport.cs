@@ -15,10 +15,14 @@ internal sealed class UsageReport(IUsageStore store)
     // Ranges shorter than two days of hours per thread are read on one.
     private const long HoursPerPart = 48;
 
-    /// <summary>The groups of [<paramref name="from"/>, <paramref name="to"/>): hours and days in time order, the others by requests, most first (ties by name, the unnamed last).</summary>
-    public async Task<IReadOnlyList<UsageGroup>> QueryAsync(DateTimeOffset from, DateTimeOffset to, UsageGrouping grouping, CancellationToken cancellationToken)
+    /// <summary>
+    /// The groups of [<paramref name="from"/>, <paramref name="to"/>): hours and days in time order, the others by
+    /// requests, most first (ties by name, the unnamed last). With a <paramref name="bucket"/> (<see cref="UsageGrouping.Hour"/>
+    /// or <see cref="UsageGrouping.Day"/>), a group per bucket and value, the buckets in time order.
+    /// </summary>
+    public async Task<IReadOnlyList<UsageGroup>> QueryAsync(DateTimeOffset from, DateTimeOffset to, UsageGrouping grouping, UsageGrouping? bucket, CancellationToken cancellationToken)
     {
-        var groups = new Groups(grouping);
+        var groups = new Groups(grouping, bucket);
         var fromMs = from.ToUnixTimeMilliseconds();
         var toMs = to.ToUnixTimeMilliseconds();
         var firstHour = UsageHours.Ceiling(fromMs);
@@ -67,7 +71,7 @@ internal sealed class UsageReport(IUsageStore store)
         {
             var start = firstHour + (hours * part / parts * UsageHours.HourMs);
             var end = part == parts - 1 ? endHour : firstHour + (hours * (part + 1) / parts * UsageHours.HourMs);
-            partGroups[part] = new Groups(grouping);
+            partGroups[part] = groups.Empty();
             reads[part] = store.ReadUsageRollupsAsync(Time(start), Time(end), grouping, partGroups[part], cancellationToken);
         }
 
@@ -78,25 +82,28 @@ internal sealed class UsageReport(IUsageStore store)
         }
     }
 
-    // Adds rows up per group as the store reads them.
-    private sealed class Groups(UsageGrouping grouping) : IUsageSink
+    // Adds rows up per group (and per bucket of time, with one) as the store reads them.
+    private sealed class Groups(UsageGrouping grouping, UsageGrouping? bucket) : IUsageSink
     {
-        private readonly Dictionary<long, Group> _groups = [];
+        private readonly Dictionary<(long Bucket, long Id), Group> _groups = [];
+
+        /// <summary>Groups of the same kind, for another part of the range.</summary>
+        public Groups Empty() => new(grouping, bucket);
 
         // Called for every rollup row of the range: optimised at once, so the first query after start is not the slowest.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void AddRollup(long group, long detail, long requests, long errors, long promptTokens, long completionTokens, ReadOnlySpan<byte> ttft, ReadOnlySpan<byte> duration) =>
-            Of(group, detail).Totals.Add(requests, errors, promptTokens, completionTokens, ttft, duration);
+        public void AddRollup(long group, long detail, long time, long requests, long errors, long promptTokens, long completionTokens, long ttftCount, long ttftSumUs, ReadOnlySpan<byte> ttft, ReadOnlySpan<byte> duration) =>
+            Of(Bucket(time), group, detail).Totals.Add(requests, errors, promptTokens, completionTokens, ttftCount, ttftSumUs, ttft, duration);
 
-        public void AddRecord(long group, long detail, int status, long promptTokens, long completionTokens, double? ttftMs, double durationMs) =>
-            Of(group, detail).Totals.Add(status, promptTokens, completionTokens, ttftMs, durationMs);
+        public void AddRecord(long group, long detail, long time, int status, long promptTokens, long completionTokens, double? ttftMs, double durationMs) =>
+            Of(Bucket(time), group, detail).Totals.Add(status, promptTokens, completionTokens, ttftMs, durationMs);
 
         /// <summary>Adds the groups of another part of the range.</summary>
         public void Merge(Groups other)
         {
-            foreach (var (id, group) in other._groups)
+            foreach (var ((time, id), group) in other._groups)
             {
-                Of(id, group.Detail).Totals.Merge(group.Totals);
+                Of(time, id, group.Detail).Totals.Merge(group.Totals);
             }
         }
 
@@ -119,6 +126,7 @@ internal sealed class UsageReport(IUsageStore store)
             {
                 var totals = group.Totals;
                 results.Add(new UsageGroup(
+                    bucket is null ? null : IsoTime(group.Bucket),
                     Label(group.Id, names),
                     grouping == UsageGrouping.Key ? names.GetValueOrDefault(group.Detail) : null,
                     totals.Requests,
@@ -126,7 +134,8 @@ internal sealed class UsageReport(IUsageStore store)
                     totals.PromptTokens,
                     totals.CompletionTokens,
                     Round(totals.Ttft.QuantileMilliseconds(0.5)),
-                    Round(totals.Duration.QuantileMilliseconds(0.5))));
+                    Round(totals.Duration.QuantileMilliseconds(0.5)),
+                    Round(totals.TtftMsAverage)));
             }
 
             if (grouping is UsageGrouping.Hour or UsageGrouping.Day)
@@ -135,8 +144,10 @@ internal sealed class UsageReport(IUsageStore store)
             }
             else
             {
-                // Most requests first; among equals, by name, and requests without one (no key, no backend) last.
-                results.Sort((a, b) => a.Requests != b.Requests ? b.Requests.CompareTo(a.Requests)
+                // Buckets in time order; in each, most requests first; among equals, by name, and requests without
+                // one (no key, no backend) last.
+                results.Sort((a, b) => a.Time != b.Time ? string.CompareOrdinal(a.Time, b.Time)
+                    : a.Requests != b.Requests ? b.Requests.CompareTo(a.Requests)
                     : (a.Group is null) != (b.Group is null) ? (a.Group is null ? 1 : -1)
                     : string.CompareOrdinal(a.Group, b.Group));
             }
@@ -144,7 +155,14 @@ internal sealed class UsageReport(IUsageStore store)
             return results;
         }
 
-        private Group Of(long id, long detail)
+        private long Bucket(long time) => bucket switch
+        {
+            UsageGrouping.Hour => UsageHours.Floor(time),
+            UsageGrouping.Day => UsageHours.FloorDay(time),
+            _ => 0,
+        };
+
+        private Group Of(long bucketTime, long id, long detail)
         {
             id = grouping switch
             {
@@ -152,10 +170,10 @@ internal sealed class UsageReport(IUsageStore store)
                 UsageGrouping.Day => UsageHours.FloorDay(id),
                 _ => id,
             };
-            if (!_groups.TryGetValue(id, out var group))
+            if (!_groups.TryGetValue((bucketTime, id), out var group))
             {
-                group = new Group(id, detail);
-                _groups.Add(id, group);
+                group = new Group(bucketTime, id, detail);
+                _groups.Add((bucketTime, id), group);
             }
             else if (group.Detail == 0)
             {
@@ -168,15 +186,19 @@ internal sealed class UsageReport(IUsageStore store)
         private string? Label(long id, IReadOnlyDictionary<long, string> names) => grouping switch
         {
             UsageGrouping.Status => id.ToString(CultureInfo.InvariantCulture),
-            UsageGrouping.Hour or UsageGrouping.Day => Time(id).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            UsageGrouping.Hour or UsageGrouping.Day => IsoTime(id),
             _ => names.GetValueOrDefault(id),
         };
+
+        private static string IsoTime(long unixMs) => Time(unixMs).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
         private static double? Round(double? value) => value is { } v ? Math.Round(v, 2) : null;
     }
 
-    private sealed class Group(long id, long detail)
+    private sealed class Group(long bucket, long id, long detail)
     {
+        public long Bucket { get; } = bucket;
+
         public long Id { get; } = id;
 
         public long Detail { get; set; } = detail;

@@ -19,6 +19,15 @@ internal sealed class UsageTotals
     /// <summary>Time to first byte, of the requests that had one.</summary>
     public LogHistogram Ttft { get; } = new();
 
+    /// <summary>Requests counted in <see cref="TtftSumUs"/> (those that had a first byte).</summary>
+    public long TtftCount { get; private set; }
+
+    /// <summary>The times to first byte added up, in µs, for an exact average (the histogram gives medians).</summary>
+    public long TtftSumUs { get; private set; }
+
+    /// <summary>The average time to first byte in ms; null when no request had one.</summary>
+    public double? TtftMsAverage => TtftCount == 0 ? null : TtftSumUs / 1000.0 / TtftCount;
+
     public LogHistogram Duration { get; } = new();
 
     /// <summary>Whether a status counts as an error.</summary>
@@ -38,18 +47,22 @@ internal sealed class UsageTotals
         if (ttftMs is { } ttft)
         {
             Ttft.AddMilliseconds(ttft);
+            TtftCount++;
+            TtftSumUs += Storage.SqliteUsageWriteSession.Micros(ttft);
         }
 
         Duration.AddMilliseconds(durationMs);
     }
 
     /// <summary>Adds the counters of a stored rollup and its encoded histograms.</summary>
-    public void Add(long requests, long errors, long promptTokens, long completionTokens, ReadOnlySpan<byte> ttft, ReadOnlySpan<byte> duration)
+    public void Add(long requests, long errors, long promptTokens, long completionTokens, long ttftCount, long ttftSumUs, ReadOnlySpan<byte> ttft, ReadOnlySpan<byte> duration)
     {
         Requests += requests;
         Errors += errors;
         PromptTokens += promptTokens;
         CompletionTokens += completionTokens;
+        TtftCount += ttftCount;
+        TtftSumUs += ttftSumUs;
         Ttft.MergeEncoded(ttft);
         Duration.MergeEncoded(duration);
     }
@@ -60,6 +73,8 @@ internal sealed class UsageTotals
         Errors += other.Errors;
         PromptTokens += other.PromptTokens;
         CompletionTokens += other.CompletionTokens;
+        TtftCount += other.TtftCount;
+        TtftSumUs += other.TtftSumUs;
         Ttft.Merge(other.Ttft);
         Duration.Merge(other.Duration);
     }

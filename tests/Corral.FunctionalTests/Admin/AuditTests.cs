@@ -55,4 +55,34 @@ public sealed class AuditTests
         (await bad.JsonAsync()).GetProperty("detail").GetString().Should().Contain("from").And.Contain("colour");
         (await user.GetAsync("/admin/api/audit")).StatusCode.Should().Be(HttpStatusCode.Forbidden);
     }
+
+    [Fact]
+    public async Task Audit_FilteredByActionOrItsFamily_AndByActorIdOrName()
+    {
+        await using var a = await Sim.StartAsync("llama3.2");
+        await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(a, "a")]);
+        using var admin = corral.Client();
+        using var created = await admin.PostJsonAsync("/admin/api/keys", """{"name":"intruder","role":"user"}""");
+        var id = (await created.JsonAsync()).GetProperty("id").GetString()!;
+        using var user = corral.Client((await created.JsonAsync()).GetProperty("key").GetString());
+        (await admin.PostAsync("/admin/api/backends/a/drain", null)).EnsureSuccessStatusCode();
+        (await user.PostAsync("/admin/api/backends/a/enable", null)).StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        (await admin.DeleteAsync($"/admin/api/keys/{id}")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+
+        async Task<string[]> ListAsync(string query)
+        {
+            using var response = await admin.GetAsync("/admin/api/audit?" + query);
+            response.StatusCode.Should().Be(HttpStatusCode.OK);
+            return [.. (await response.JsonAsync()).GetProperty("events").EnumerateArray()
+                .Select(e => e.GetProperty("action").GetString() + " by " + e.GetProperty("keyName").GetString())];
+        }
+
+        (await ListAsync("action=key.create")).Should().Equal("key.create by admin (--admin-key)");
+        (await ListAsync("action=key.")).Should().Equal("key.revoke by admin (--admin-key)", "key.create by admin (--admin-key)");
+        (await ListAsync("action=backend")).Should().Equal("backend.enable by intruder", "backend.drain by admin (--admin-key)");
+        (await ListAsync("actor=intruder")).Should().Equal("backend.enable by intruder");
+        (await ListAsync("actor=" + id)).Should().Equal("backend.enable by intruder");
+        (await ListAsync("actor=admin-key-option&action=backend.&limit=1")).Should().Equal("backend.drain by admin (--admin-key)");
+        (await ListAsync("action=model.")).Should().BeEmpty();
+    }
 }

@@ -98,6 +98,11 @@ public sealed class UsageApiTests
     [InlineData("/admin/api/usage?from=yesterday", "from", "ISO 8601")]
     [InlineData("/admin/api/usage?to=2026-13-45", "to", "ISO 8601")]
     [InlineData("/admin/api/usage?groupBy=colour", "groupBy", "key, user, model, backend, route, status, hour, day")]
+    [InlineData("/admin/api/usage?groupBy=hour,colour", "groupBy", "key, user, model, backend, route, status, hour, day")]
+    [InlineData("/admin/api/usage?groupBy=hour,day", "groupBy", "one time bucket (hour or day) and one of key, user, model, backend, route, status together, like hour,model")]
+    [InlineData("/admin/api/usage?groupBy=model,key", "groupBy", "one time bucket (hour or day) and one of")]
+    [InlineData("/admin/api/usage?groupBy=hour,model,key", "groupBy", "one time bucket (hour or day) and one of")]
+    [InlineData("/admin/api/usage?groupBy=hour,hour", "groupBy", "one time bucket (hour or day) and one of")]
     [InlineData("/admin/api/usage?from=2026-12-02&to=2026-12-01", "from", "must be before to")]
     [InlineData("/admin/api/usage?format=xml", "format", "json or csv")]
     [InlineData("/admin/api/usage?groupby=model&grouping=key", "grouping", "from, to, groupBy, format")]
@@ -120,6 +125,58 @@ public sealed class UsageApiTests
     }
 
     [Fact]
+    public async Task UsageApi_GroupByHourAndAValue_OneRowPerHourAndValue_WithTtftAverage_AlsoAsCsv()
+    {
+        await using var a = await Sim.StartAsync("llama3.2");
+        await using var b = await Sim.StartAsync("qwen3");
+        await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(a, "a"), CorralInstance.Backend(b, "b")]);
+        using var admin = corral.Client();
+        (await admin.PostJsonAsync("/api/chat", Chat)).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await admin.PostJsonAsync("/api/chat", Chat)).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await admin.PostJsonAsync("/api/chat", Chat.Replace("llama3.2", "qwen3", StringComparison.Ordinal))).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await admin.PostJsonAsync("/api/chat", Chat.Replace("llama3.2", "nosuch", StringComparison.Ordinal))).StatusCode.Should().Be(HttpStatusCode.NotFound);
+        var records = await WaitForRequestsAsync(admin, 4);
+        var firstHour = HourOf(records[^1]);
+        // The requests may straddle the turn of an hour: then the expected rows are those of each hour.
+        var perHour = records.GroupBy(HourOf).ToDictionary(g => g.Key, g => g.ToArray());
+
+        var answer = await admin.GetFromJsonAsync<JsonElement>("/admin/api/usage?groupBy=hour,model");
+
+        answer.GetProperty("groupBy").GetString().Should().Be("hour,model");
+        var rows = answer.GetProperty("groups").EnumerateArray().ToArray();
+        rows.Select(r => (Text(r, "time"), Text(r, "group"), r.GetProperty("requests").GetInt64())).Should().Equal(
+            perHour.OrderBy(h => h.Key, StringComparer.Ordinal).SelectMany(h => h.Value
+                .GroupBy(r => Text(r, "resolvedModel") ?? Text(r, "model"))
+                .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => ((string?)h.Key, g.Key, (long)g.Count()))));
+        var llama = rows.Where(r => Text(r, "group") == "llama3.2:latest").ToArray();
+        llama.Sum(r => r.GetProperty("requests").GetInt64()).Should().Be(2);
+        foreach (var row in llama)
+        {
+            var ttfts = perHour[Text(row, "time")!].Where(r => Text(r, "resolvedModel") == "llama3.2:latest").Select(r => r.GetProperty("ttftMs").GetDouble());
+            row.GetProperty("ttftMsAvg").GetDouble().Should().BeApproximately(ttfts.Average(), 0.01, "the average of the records' own times");
+        }
+
+        rows.Single(r => Text(r, "group") == "nosuch").GetProperty("ttftMsAvg").ValueKind.Should().Be(JsonValueKind.Null, "a 404 has no first byte");
+        rows.Select(r => r.GetProperty("durationMsP50").ValueKind).Should().OnlyContain(kind => kind == JsonValueKind.Number);
+
+        var byHour = (await admin.GetFromJsonAsync<JsonElement>("/admin/api/usage?groupBy=hour")).GetProperty("groups").EnumerateArray().ToArray();
+        byHour.Should().OnlyContain(r => r.GetProperty("ttftMsAvg").ValueKind == JsonValueKind.Number);
+        byHour.Select(r => r.TryGetProperty("time", out var time)).Should().OnlyContain(has => !has, "groupBy=hour names the hour as its group");
+        byHour.Sum(r => r.GetProperty("requests").GetInt64()).Should().Be(4);
+
+        using var csv = await admin.GetAsync("/admin/api/usage?groupBy=key,day&format=csv");
+        csv.StatusCode.Should().Be(HttpStatusCode.OK);
+        var lines = (await csv.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        lines[0].Should().Be("time,group,keyName,requests,errors,promptTokens,completionTokens,totalTokens,ttftMsP50,durationMsP50,ttftMsAvg");
+        lines.Skip(1).Sum(l => long.Parse(l.Split(',')[3], System.Globalization.CultureInfo.InvariantCulture)).Should().Be(4);
+        lines[1].Should().StartWith(firstHour[..10] + "T00:00:00Z,admin-key-option,admin (--admin-key),");
+    }
+
+    private static string HourOf(JsonElement record) =>
+        DateTimeOffset.Parse(Text(record, "time")!, System.Globalization.CultureInfo.InvariantCulture).UtcDateTime.ToString("yyyy-MM-dd'T'HH':00:00Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
     public async Task UsageApi_FormatCsv_TextCsvWithAHeaderRow()
     {
         await using var a = await Sim.StartAsync("llama3.2");
@@ -134,7 +191,7 @@ public sealed class UsageApiTests
 
         usage.Content.Headers.ContentType!.MediaType.Should().Be("text/csv");
         var usageLines = (await usage.Content.ReadAsStringAsync()).Split("\r\n");
-        usageLines[0].Should().Be("group,requests,errors,promptTokens,completionTokens,totalTokens,ttftMsP50,durationMsP50");
+        usageLines[0].Should().Be("group,requests,errors,promptTokens,completionTokens,totalTokens,ttftMsP50,durationMsP50,ttftMsAvg");
         usageLines.Should().Contain(l => l.StartsWith("llama3.2:latest,1,0,", StringComparison.Ordinal));
         usageLines.Should().Contain(l => l.StartsWith("\"no,such \"\"model\"\"\",1,1,", StringComparison.Ordinal), "RFC 4180 quoting");
 

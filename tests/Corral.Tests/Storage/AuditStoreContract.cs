@@ -25,7 +25,7 @@ public abstract class AuditStoreContract : IAsyncLifetime
         await _store.AddAuditEventAsync(first, CancellationToken.None);
         await _store.AddAuditEventAsync(second, CancellationToken.None);
 
-        (await _store.ListAuditEventsAsync(null, null, 10, CancellationToken.None)).Should().Equal(second, first);
+        (await _store.ListAuditEventsAsync(new AuditFilter(null, null, null, null, 10), CancellationToken.None)).Should().Equal(second, first);
     }
 
     [StoreFact]
@@ -36,9 +36,45 @@ public abstract class AuditStoreContract : IAsyncLifetime
             await _store.AddAuditEventAsync(new AuditEvent(s_ten.AddMinutes(i), "key_1", "ops", "::1", "model.pull", "llama3.2", "ok"), CancellationToken.None);
         }
 
-        var inRange = await _store.ListAuditEventsAsync(s_ten.AddMinutes(1), s_ten.AddMinutes(4), 10, CancellationToken.None);
+        var inRange = await _store.ListAuditEventsAsync(new AuditFilter(s_ten.AddMinutes(1), s_ten.AddMinutes(4), null, null, 10), CancellationToken.None);
         inRange.Select(e => e.Time).Should().Equal(s_ten.AddMinutes(3), s_ten.AddMinutes(2), s_ten.AddMinutes(1));
-        (await _store.ListAuditEventsAsync(null, null, 2, CancellationToken.None)).Select(e => e.Time).Should().Equal(s_ten.AddMinutes(4), s_ten.AddMinutes(3));
+        (await _store.ListAuditEventsAsync(new AuditFilter(null, null, null, null, 2), CancellationToken.None)).Select(e => e.Time).Should().Equal(s_ten.AddMinutes(4), s_ten.AddMinutes(3));
+    }
+
+    [StoreFact]
+    public async Task List_ActionExactOrItsFamily()
+    {
+        string[] actions = ["key.create", "key.revoke", "keys.other", "backend.drain", "key"];
+        for (var i = 0; i < actions.Length; i++)
+        {
+            await _store.AddAuditEventAsync(new AuditEvent(s_ten.AddMinutes(i), "key_1", "ops", "::1", actions[i], "x", "ok"), CancellationToken.None);
+        }
+
+        async Task<string[]> ActionsAsync(string action) =>
+            [.. (await _store.ListAuditEventsAsync(new AuditFilter(null, null, action, null, 10), CancellationToken.None)).Select(e => e.Action)];
+
+        (await ActionsAsync("key.create")).Should().Equal("key.create");
+        (await ActionsAsync("key.")).Should().Equal("key.revoke", "key.create");
+        (await ActionsAsync("key")).Should().Equal("key", "key.revoke", "key.create");
+        (await ActionsAsync("key.c")).Should().BeEmpty();
+        (await ActionsAsync("backend.")).Should().Equal("backend.drain");
+    }
+
+    [StoreFact]
+    public async Task List_ActorByKeyIdOrName()
+    {
+        await _store.AddAuditEventAsync(new AuditEvent(s_ten, "key_1", "ops", "::1", "key.create", "a", "ok"), CancellationToken.None);
+        await _store.AddAuditEventAsync(new AuditEvent(s_ten.AddMinutes(1), "key_2", "ci", "::1", "key.create", "b", "ok"), CancellationToken.None);
+        await _store.AddAuditEventAsync(new AuditEvent(s_ten.AddMinutes(2), null, null, "::1", "key.create", "c", "401"), CancellationToken.None);
+
+        async Task<string?[]> TargetsAsync(string? actor, string? action = null) =>
+            [.. (await _store.ListAuditEventsAsync(new AuditFilter(null, null, action, actor, 10), CancellationToken.None)).Select(e => e.Target)];
+
+        (await TargetsAsync("key_1")).Should().Equal("a");
+        (await TargetsAsync("ci")).Should().Equal("b");
+        (await TargetsAsync("nobody")).Should().BeEmpty();
+        (await TargetsAsync("ops", "backend.")).Should().BeEmpty();
+        (await TargetsAsync(null)).Should().Equal("c", "b", "a");
     }
 }
 

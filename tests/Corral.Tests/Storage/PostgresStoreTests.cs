@@ -99,14 +99,14 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         ((PostgresUsageWriteSession)a).Slot.Should().NotBe(((PostgresUsageWriteSession)b).Slot);
         var report = new UsageReport(first);
         var total = Batches * PerBatch * 2;
-        var byHour = await report.QueryAsync(s_ten, s_ten.AddHours(3), UsageGrouping.Hour, CancellationToken.None);
+        var byHour = await report.QueryAsync(s_ten, s_ten.AddHours(3), UsageGrouping.Hour, bucket: null, CancellationToken.None);
         byHour.Sum(g => g.Requests).Should().Be(total);
         byHour.Sum(g => g.Errors).Should().Be(total / 10);
         byHour.Sum(g => g.PromptTokens).Should().Be(Batches * PerBatch * (1 + 2));
         byHour.Sum(g => g.CompletionTokens).Should().Be(2L * Batches * Enumerable.Range(0, PerBatch).Sum(i => i % 4));
         // The same from the other Corral, and from the records themselves (a range within the hours reads records).
-        (await new UsageReport(second).QueryAsync(s_ten, s_ten.AddHours(3), UsageGrouping.Key, CancellationToken.None)).Sum(g => g.Requests).Should().Be(total);
-        (await report.QueryAsync(s_ten.AddMilliseconds(1), s_ten.AddHours(3), UsageGrouping.Model, CancellationToken.None)).Sum(g => g.Requests).Should().Be(total - 2, "the first millisecond's records are left out");
+        (await new UsageReport(second).QueryAsync(s_ten, s_ten.AddHours(3), UsageGrouping.Key, bucket: null, CancellationToken.None)).Sum(g => g.Requests).Should().Be(total);
+        (await report.QueryAsync(s_ten.AddMilliseconds(1), s_ten.AddHours(3), UsageGrouping.Model, bucket: null, CancellationToken.None)).Sum(g => g.Requests).Should().Be(total - 2, "the first millisecond's records are left out");
         (await first.ListUsageRecordsAsync(new UsageRecordFilter(s_ten, s_ten.AddHours(3), null, null, 100_000), CancellationToken.None)).Should().HaveCount(total);
         (await _database.ScalarAsync("SELECT count(DISTINCT name) = count(*) FROM usage_names;")).Should().Be(true);
         (await _database.ScalarAsync("SELECT count(DISTINCT writer) FROM usage_hourly;")).Should().Be(2L);

@@ -181,6 +181,59 @@ public abstract class UsageStoreContract : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task Query_TtftAverage_ExactFromRollupsAcrossBatchesAndFromRecords_NullWithoutAny()
+    {
+        Write(Record(s_ten.AddMinutes(5), ttftMs: 100.5), Record(s_ten.AddMinutes(6), ttftMs: null, status: 404));
+        Write(Record(s_ten.AddMinutes(7), ttftMs: 300.25), Record(s_ten.AddMinutes(70), ttftMs: 40, model: "qwen3"));
+        Write(Record(s_ten.AddMinutes(130), ttftMs: null, model: "qwen3", status: 404));
+        using (var session = Store.OpenUsageWriter())
+        {
+            session.DeleteRecordsBefore(s_ten.AddMinutes(120), 1000).Should().Be(4, "the first two hours are then read from rollups only");
+        }
+
+        var hours = await QueryAsync(s_ten, s_ten.AddHours(2).AddMinutes(40), UsageGrouping.Hour);
+
+        hours.Select(h => (h.Group, h.Requests, h.TtftMsAvg)).Should().Equal(
+            ("2026-12-01T10:00:00Z", 3L, 200.38),
+            ("2026-12-01T11:00:00Z", 1L, 40.0),
+            ("2026-12-01T12:00:00Z", 1L, (double?)null));
+        var byModel = await QueryAsync(s_ten, s_ten.AddHours(2).AddMinutes(40));
+        byModel.Select(g => (g.Group, g.TtftMsAvg)).Should().Equal(("llama3.2:latest", 200.38), ("qwen3:latest", 40.0));
+    }
+
+    [StoreFact]
+    public async Task Query_PerBucketAndValue_OneGroupEach_BucketsInTimeOrderMostRequestsFirst()
+    {
+        Write(
+            Record(s_ten.AddMinutes(10), keyId: "key_w", keyName: "open-webui", backend: "gpu1", ttftMs: 10),
+            Record(s_ten.AddMinutes(20), keyId: "key_w", keyName: "open-webui", backend: "gpu2", ttftMs: 30),
+            Record(s_ten.AddMinutes(30), keyId: "key_l", keyName: "laptop", model: "qwen3", backend: "gpu1", ttftMs: 50),
+            Record(s_ten.AddMinutes(70), keyId: "key_l", keyName: "laptop", model: "qwen3", backend: null, ttftMs: null),
+            Record(s_ten.AddDays(1), keyId: "key_l", keyName: "laptop", backend: "gpu1"));
+        // A range with whole hours (rollups) and parts of hours at both ends (records).
+        var from = s_ten.AddMinutes(5);
+        var to = s_ten.AddDays(1).AddMinutes(30);
+
+        var byHourModel = await QueryAsync(from, to, UsageGrouping.Model, UsageGrouping.Hour);
+        byHourModel.Select(g => (g.Time, g.Group, g.Requests, g.TtftMsAvg)).Should().Equal(
+            ("2026-12-01T10:00:00Z", "llama3.2:latest", 2L, 20.0),
+            ("2026-12-01T10:00:00Z", "qwen3:latest", 1L, 50.0),
+            ("2026-12-01T11:00:00Z", "qwen3:latest", 1L, (double?)null),
+            ("2026-12-02T10:00:00Z", "llama3.2:latest", 1L, 10.0));
+        var byDayKey = await QueryAsync(from, to, UsageGrouping.Key, UsageGrouping.Day);
+        byDayKey.Select(g => (g.Time, g.Group, g.KeyName, g.Requests)).Should().Equal(
+            ("2026-12-01T00:00:00Z", "key_l", "laptop", 2L),
+            ("2026-12-01T00:00:00Z", "key_w", "open-webui", 2L),
+            ("2026-12-02T00:00:00Z", "key_l", "laptop", 1L));
+        var byHourBackend = await QueryAsync(from, to, UsageGrouping.Backend, UsageGrouping.Hour);
+        byHourBackend.Select(g => (g.Time, g.Group)).Should().Equal(
+            ("2026-12-01T10:00:00Z", "gpu1"), ("2026-12-01T10:00:00Z", "gpu2"), ("2026-12-01T11:00:00Z", null), ("2026-12-02T10:00:00Z", "gpu1"));
+        (await QueryAsync(from, to, UsageGrouping.User, UsageGrouping.Day)).Select(g => (g.Time, g.Group, g.Requests)).Should().Equal(
+            ("2026-12-01T00:00:00Z", null, 4L), ("2026-12-02T00:00:00Z", null, 1L));
+        (await QueryAsync(from, to, UsageGrouping.Model)).Should().OnlyContain(g => g.Time == null, "without a bucket there is no time");
+    }
+
+    [StoreFact]
     public async Task Query_RecordsBeyondTheFirstHourOfALongRequest_CountedInTheHourItStarted()
     {
         // A late record: it started in hour 10 and is written when hour 10 is over and hour 11 was written.
@@ -262,8 +315,8 @@ public abstract class UsageStoreContract : IAsyncLifetime
         session.Write(records);
     }
 
-    internal Task<IReadOnlyList<UsageGroup>> QueryAsync(DateTimeOffset from, DateTimeOffset to, UsageGrouping grouping = UsageGrouping.Model) =>
-        new UsageReport(Store).QueryAsync(from, to, grouping, CancellationToken.None);
+    internal Task<IReadOnlyList<UsageGroup>> QueryAsync(DateTimeOffset from, DateTimeOffset to, UsageGrouping grouping = UsageGrouping.Model, UsageGrouping? bucket = null) =>
+        new UsageReport(Store).QueryAsync(from, to, grouping, bucket, CancellationToken.None);
 
     internal Task<IReadOnlyList<StoredUsageRecord>> ListAsync(DateTimeOffset from, DateTimeOffset to, string? key = null, string? model = null, int limit = 100) =>
         Store.ListUsageRecordsAsync(new UsageRecordFilter(from, to, key, model, limit), CancellationToken.None);

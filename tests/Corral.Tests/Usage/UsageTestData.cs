@@ -32,8 +32,8 @@ internal sealed class TemporaryStore : IAsyncDisposable
         session.Write(records);
     }
 
-    public Task<IReadOnlyList<UsageGroup>> QueryAsync(DateTimeOffset from, DateTimeOffset to, UsageGrouping grouping = UsageGrouping.Model) =>
-        new UsageReport(Store).QueryAsync(from, to, grouping, CancellationToken.None);
+    public Task<IReadOnlyList<UsageGroup>> QueryAsync(DateTimeOffset from, DateTimeOffset to, UsageGrouping grouping = UsageGrouping.Model, UsageGrouping? bucket = null) =>
+        new UsageReport(Store).QueryAsync(from, to, grouping, bucket, CancellationToken.None);
 
     public Task<IReadOnlyList<StoredUsageRecord>> ListAsync(DateTimeOffset from, DateTimeOffset to, string? key = null, string? model = null, int limit = 100) =>
         Store.ListUsageRecordsAsync(new UsageRecordFilter(from, to, key, model, limit), CancellationToken.None);
