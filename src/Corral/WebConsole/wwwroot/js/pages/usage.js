@@ -73,14 +73,14 @@ export function render(container, { admin }) {
 
 // Rows of (bucket, dimension value) into uPlot's columns: the bucket times, then one column per value.
 function seriesOf(rows, dimension) {
-  const times = [...new Set(rows.map((r) => r.bucket))].sort();
+  const times = [...new Set(rows.map((r) => r.time))].sort();
   const names = [...new Set(rows.map((r) => label(r, dimension)))];
   const index = new Map(times.map((t, i) => [t, i]));
   return {
     names,
     column(counter) {
       const columns = names.map(() => times.map(() => null));
-      for (const row of rows) columns[names.indexOf(label(row, dimension))][index.get(row.bucket)] = row[counter] ?? null;
+      for (const row of rows) columns[names.indexOf(label(row, dimension))][index.get(row.time)] = row[counter] ?? null;
       return [times.map((t) => Date.parse(t) / 1000), ...columns];
     },
   };
