@@ -92,9 +92,11 @@ export async function waitUntilAnswering(entry, url) {
 /**
  * Starts one `corral sim` per entry of `backends` (each a list of model names), waits until each answers,
  * then a `corral serve` in front of all of them with a fresh data folder and admin key, and waits for its
- * /healthz. Returns { corralUrl, adminKey, gateway, sims, backendUrls, dataDir }.
+ * /healthz. `tokensPerSecond` is one speed for every simulator or a list of one per backend; `serveArgs` go to
+ * `corral serve` as they are (e.g. ['--health-interval', '1']).
+ * Returns { corralUrl, adminKey, gateway, sims, backendUrls, dataDir }.
  */
-export async function startFleet(backends, { tokensPerSecond = 200 } = {}) {
+export async function startFleet(backends, { tokensPerSecond = 200, serveArgs = [] } = {}) {
   assert.ok(
     existsSync(corralDll),
     `${corralDll} not found: run 'dotnet build src/Corral -c Release' from the repository root, or set CORRAL_DLL`,
@@ -111,7 +113,7 @@ export async function startFleet(backends, { tokensPerSecond = 200 } = {}) {
       'sim',
       '--listen', backendUrls[i],
       '--models', models.join(','),
-      '--tokens-per-second', String(tokensPerSecond),
+      '--tokens-per-second', String(Array.isArray(tokensPerSecond) ? tokensPerSecond[i] : tokensPerSecond),
     ]),
   );
   await Promise.all(sims.map((sim, i) => waitUntilAnswering(sim, `${backendUrls[i]}/`)));
@@ -122,6 +124,7 @@ export async function startFleet(backends, { tokensPerSecond = 200 } = {}) {
     ...backendUrls.flatMap((url) => ['--backend', url]),
     '--data', dataDir,
     '--admin-key', adminKey,
+    ...serveArgs,
   ]);
   await waitUntilAnswering(gateway, `${corralUrl}/healthz`);
   return { corralUrl, adminKey, gateway, sims, backendUrls, dataDir };

@@ -18,6 +18,8 @@ const nav = document.getElementById('nav');
 const who = document.getElementById('who');
 let me = null;
 let stopPage = null;
+/** Counts the pages shown: a page whose module arrives after the user has gone on to another is not drawn. */
+let shown = 0;
 
 whenUnauthorized(() => signOut('The key was refused. Sign in again.'));
 document.getElementById('sign-out').addEventListener('click', () => signOut());
@@ -53,6 +55,7 @@ function drawNavigation() {
 
 async function show() {
   if (!me) return;
+  const turn = ++shown;
   stopPage?.();
   stopPage = null;
   const wanted = location.hash.replace(/^#\/?/, '').split('?')[0];
@@ -68,6 +71,7 @@ async function show() {
   }
   replace(main, h('h1', {}, page.name), h('p', { class: 'loading' }, 'Loading…'));
   const module = await page.load();
+  if (turn !== shown) return;
   const container = h('div', { class: 'page' });
   replace(main, h('h1', {}, page.name), container);
   stopPage = module.render(container, { me, admin: isAdmin() }) ?? null;
@@ -96,8 +100,9 @@ function showSignIn(problem) {
           return;
         }
         drawNavigation();
+        // A new hash shows its page (hashchange); drawing it here as well would load it twice.
         if (!location.hash) location.hash = `#/${visible()[0].path}`;
-        show();
+        else show();
       },
     },
     h('h1', {}, 'Sign in to Corral'),
@@ -111,6 +116,7 @@ function showSignIn(problem) {
 }
 
 function signOut(reason) {
+  shown++;
   stopPage?.();
   stopPage = null;
   session.key = null;

@@ -69,7 +69,7 @@ function backendsTable(fleet, act) {
       h('td', { class: 'number' }, formatMs(b.latencyMs)),
       h('td', { class: 'number' }, String(b.inFlight)),
       h('td', { class: 'number' }, String(b.queueDepth)),
-      h('td', { class: 'error-text' }, b.diagnosis ? [b.diagnosis.finding, b.diagnosis.fix ? h('div', { class: 'sub' }, `fix: ${b.diagnosis.fix}`) : null] : (b.lastError ?? '—')),
+      h('td', { class: b.diagnosis || b.lastError ? 'error-text' : '' }, b.diagnosis ? [b.diagnosis.finding, b.diagnosis.fix ? h('div', { class: 'sub' }, `fix: ${b.diagnosis.fix}`) : null] : (b.lastError ?? '—')),
       h('td', {}, b.loadedModels.length === 0 ? '—' : h('ul', { class: 'plain' }, b.loadedModels.map((m) => h('li', { 'data-expires': m.expiresAt, 'data-model': m.name }, `${m.name}, unloads ${until(m.expiresAt)}`)))),
       h(
         'td',

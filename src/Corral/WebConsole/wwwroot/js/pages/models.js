@@ -12,7 +12,10 @@ export function render(container) {
   async function load() {
     try {
       const [fleet, tags] = await Promise.all([json('/admin/api/backends'), json('/api/tags')]);
+      // Redrawn before every pull: the backend chosen stays chosen (while it is still in the fleet).
+      const chosen = backendChoice.value;
       replace(backendChoice, h('option', { value: '' }, 'All backends'), fleet.backends.map((b) => h('option', { value: b.name }, b.name)));
+      if (fleet.backends.some((b) => b.name === chosen)) backendChoice.value = chosen;
       replace(matrix, modelsTable(fleet, tags.models, { reload: load, problems }));
       return fleet;
     } catch (error) {

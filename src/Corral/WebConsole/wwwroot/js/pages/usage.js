@@ -8,7 +8,11 @@ import uPlot from '../../vendor/uPlot.esm.js';
 const ranges = { '24h': 24 * 3600e3, '7d': 7 * 24 * 3600e3, '30d': 30 * 24 * 3600e3 };
 
 export function render(container, { admin }) {
-  if (!admin) return ownUsage(container);
+  if (!admin) {
+    // Not returned: the shell calls what render returns to stop the page, and ownUsage's promise is not a function.
+    ownUsage(container);
+    return null;
+  }
   const by = h('select', { name: 'by' }, ['model', 'key', 'user', 'backend'].map((d) => h('option', { value: d }, d)));
   const range = h('select', { name: 'range' }, h('option', { value: '24h' }, 'last 24 hours'), h('option', { value: '7d' }, 'last 7 days'), h('option', { value: '30d' }, 'last 30 days'));
   const charts = h('div', { class: 'charts' });
@@ -22,22 +26,25 @@ export function render(container, { admin }) {
     const from = new Date(to.getTime() - ranges[range.value]);
     const bucket = range.value === '24h' ? 'hour' : 'day';
     const span = `from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`;
-    try {
-      const [series, grouped] = await Promise.all([
-        json(`/admin/api/usage?${span}&groupBy=${bucket},${by.value}`),
-        json(`/admin/api/usage?${span}&groupBy=${by.value}`),
-      ]);
-      for (const plot of plots) plot.destroy();
-      plots = [];
-      replace(charts);
-      const data = seriesOf(series.groups, by.value);
+    // The totals and the charts come from two queries, each drawn on its own: one that fails (a Corral whose usage
+    // API cannot group by time and a dimension at once) leaves the other on the page.
+    const [series, grouped] = await Promise.allSettled([
+      json(`/admin/api/usage?${span}&groupBy=${bucket},${by.value}`),
+      json(`/admin/api/usage?${span}&groupBy=${by.value}`),
+    ]);
+    for (const plot of plots) plot.destroy();
+    plots = [];
+    replace(charts);
+    if (series.status === 'fulfilled') {
+      const data = seriesOf(series.value.groups, by.value);
       plots.push(chart(charts, 'Requests', data, 'requests'));
       plots.push(chart(charts, 'Tokens', data, 'totalTokens'));
       plots.push(chart(charts, 'Time to first token (ms)', data, 'ttftMsAvg'));
-      replace(totals, totalsTable(grouped.groups, by.value));
-    } catch (error) {
-      replace(problems, notice(error.message));
+    } else {
+      replace(charts, notice(`The charts could not be drawn: ${series.reason.message}`));
     }
+    if (grouped.status === 'fulfilled') replace(totals, totalsTable(grouped.value.groups, by.value));
+    else replace(totals, notice(grouped.reason.message));
   }
 
   const exportCsv = () => {
@@ -141,5 +148,4 @@ async function ownUsage(container) {
   } catch (error) {
     replace(container, notice(error.message));
   }
-  return null;
 }
