@@ -37,9 +37,10 @@ export function render(container, { admin }) {
     replace(charts);
     if (series.status === 'fulfilled') {
       const data = seriesOf(series.value.groups, by.value);
-      plots.push(chart(charts, 'Requests', data, 'requests'));
-      plots.push(chart(charts, 'Tokens', data, 'totalTokens'));
-      plots.push(chart(charts, 'Time to first token (ms)', data, 'ttftMsAvg'));
+      const seconds = [from.getTime() / 1000, to.getTime() / 1000];
+      plots.push(chart(charts, 'Requests', data, 'requests', seconds));
+      plots.push(chart(charts, 'Tokens', data, 'totalTokens', seconds));
+      plots.push(chart(charts, 'Time to first token (ms)', data, 'ttftMsAvg', seconds));
     } else {
       replace(charts, notice(`The charts could not be drawn: ${series.reason.message}`));
     }
@@ -63,7 +64,7 @@ export function render(container, { admin }) {
     totals,
   );
   load();
-  const width = () => plots.forEach((p) => p.setSize({ width: p.root.parentElement.clientWidth, height: 240 }));
+  const width = () => plots.forEach((p) => p.setSize({ width: Math.max(240, p.root.parentElement.clientWidth - 34), height: 240 }));
   window.addEventListener('resize', width);
   return () => {
     window.removeEventListener('resize', width);
@@ -87,12 +88,13 @@ function seriesOf(rows, dimension) {
 }
 
 function label(row, dimension) {
-  return (dimension === 'key' ? row.keyName : null) ?? row.group ?? '(none)';
+  return (dimension === 'key' ? row.keyName : null) ?? row.group ?? `(no ${dimension})`;
 }
 
 const palette = ['#1f6f5c', '#0b57d0', '#b3261e', '#7d4e00', '#6f42c1', '#0a7ea4', '#a8327a', '#57606a'];
 
-function chart(where, title, data, counter) {
+// The x axis is the range asked for (uPlot's own range around a single hour would span years).
+function chart(where, title, data, counter, [from, to]) {
   const holder = h('figure', { class: 'card chart', 'aria-label': title }, h('figcaption', {}, h('h2', {}, title)));
   where.append(holder);
   const columns = data.column(counter);
@@ -100,11 +102,12 @@ function chart(where, title, data, counter) {
   const axis = { stroke: dark ? '#9da7b3' : '#57606a', grid: { stroke: dark ? '#30363d' : '#d0d7de' } };
   return new uPlot(
     {
-      width: Math.max(280, holder.clientWidth - 32),
+      width: Math.max(240, holder.clientWidth - 34),
       height: 240,
       series: [{}, ...data.names.map((name, i) => ({ label: name, stroke: palette[i % palette.length], width: 2, spanGaps: true, points: { show: true } }))],
       axes: [axis, axis],
-      scales: { x: { time: true } },
+      scales: { x: { time: true, range: () => [from, to] } },
+      legend: { live: false },
     },
     columns,
     holder,
