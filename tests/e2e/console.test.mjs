@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startFleet, stopAll, testTimeoutMs } from './harness.mjs';
+import { restartGateway, startFleet, stopAll, testTimeoutMs } from './harness.mjs';
 
 const chromiumPath = process.env.CORRAL_E2E_CHROMIUM ?? '/usr/bin/chromium';
 const skip = existsSync(chromiumPath) ? false : `${chromiumPath} not found: install Debian's chromium package (.ci/run does)`;
@@ -188,6 +188,30 @@ describe('the web console in Chromium', { timeout: 12 * testTimeoutMs }, () => {
       await backendState(page, backendNames[0], 'unhealthy').waitFor({ timeout: 10_000 });
       assert.equal(await page.evaluate(() => window.sameDocument), true, 'the page changed without being reloaded');
       assert.equal(await backendState(page, backendNames[1], 'healthy').count(), 1, 'the other backend is still healthy');
+    }));
+
+  test('Fleet: the live updates come back after the connection drops, still without a reload', { skip, timeout: testTimeoutMs }, () =>
+    withPage({}, async (page) => {
+      const [, other] = backendNames;
+      await signIn(page, fleet.adminKey);
+      await open(page, 'Fleet');
+      const live = page.getByText('Live: updates as the fleet changes.');
+      await live.waitFor({ timeout: uiTimeoutMs });
+      await page.evaluate(() => {
+        window.sameDocument = true;
+      });
+
+      // Corral restarts: the stream ends, the page says so and reconnects when Corral is back.
+      await restartGateway(fleet, () => page.getByText('Connection lost: reconnecting…').waitFor({ timeout: uiTimeoutMs }));
+      await live.waitFor({ timeout: uiTimeoutMs });
+      const disabled = await fetch(`${fleet.corralUrl}/admin/api/backends/${encodeURIComponent(other)}/disable`, { method: 'POST', headers: { Authorization: `Bearer ${fleet.adminKey}` } });
+      assert.equal(disabled.status, 200);
+      try {
+        await backendState(page, other, 'disabled').waitFor({ timeout: uiTimeoutMs });
+        assert.equal(await page.evaluate(() => window.sameDocument), true, 'the page changed without being reloaded');
+      } finally {
+        await fetch(`${fleet.corralUrl}/admin/api/backends/${encodeURIComponent(other)}/enable`, { method: 'POST', headers: { Authorization: `Bearer ${fleet.adminKey}` } });
+      }
     }));
 
   test('Models: a pull to one backend shows its progress bar reaching 100%', { skip, timeout: testTimeoutMs }, () =>

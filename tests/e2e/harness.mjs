@@ -118,16 +118,29 @@ export async function startFleet(backends, { tokensPerSecond = 200, serveArgs = 
   );
   await Promise.all(sims.map((sim, i) => waitUntilAnswering(sim, `${backendUrls[i]}/`)));
 
-  const gateway = startCorral('corral serve', [
+  const serve = [
     'serve',
     '--listen', corralUrl,
     ...backendUrls.flatMap((url) => ['--backend', url]),
     '--data', dataDir,
     '--admin-key', adminKey,
     ...serveArgs,
-  ]);
+  ];
+  const gateway = startCorral('corral serve', serve);
   await waitUntilAnswering(gateway, `${corralUrl}/healthz`);
-  return { corralUrl, adminKey, gateway, sims, backendUrls, dataDir };
+  return { corralUrl, adminKey, gateway, sims, backendUrls, dataDir, serve };
+}
+
+/**
+ * Stops the fleet's `corral serve` (SIGTERM, as a service manager would) and, once `whileDown()` has run, starts it
+ * again on the same address with the same data folder and key: what a client sees when Corral restarts.
+ */
+export async function restartGateway(fleet, whileDown = async () => {}) {
+  fleet.gateway.child.kill('SIGTERM');
+  await fleet.gateway.exitedPromise;
+  await whileDown();
+  fleet.gateway = startCorral('corral serve (restarted)', fleet.serve);
+  await waitUntilAnswering(fleet.gateway, `${fleet.corralUrl}/healthz`);
 }
 
 /** SIGTERM, then SIGKILL for whatever has not exited after a grace period (reported, not failed). */
