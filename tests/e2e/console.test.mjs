@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { restartGateway, startFleet, stopAll, testTimeoutMs } from './harness.mjs';
+import { freePorts, restartGateway, startCorral, startFleet, stopAll, testTimeoutMs, waitUntilAnswering } from './harness.mjs';
 
 const chromiumPath = process.env.CORRAL_E2E_CHROMIUM ?? '/usr/bin/chromium';
 const skip = existsSync(chromiumPath) ? false : `${chromiumPath} not found: install Debian's chromium package (.ci/run does)`;
@@ -298,6 +298,102 @@ describe('the web console in Chromium', { timeout: 12 * testTimeoutMs }, () => {
       assert.equal(await page.getByRole('table', { name: /^Backends/ }).count(), 0);
       const shown = await page.locator('main').textContent();
       for (const url of fleet.backendUrls) assert.ok(!shown.includes(url), `a user key is not shown ${url}`);
+    }));
+
+  test('what a client wrote is shown as text, never run: a key named like markup', { skip, timeout: testTimeoutMs }, () =>
+    withPage({}, async (page) => {
+      const name = '<img src=x onerror="window.pwned=1">bold<script>window.pwned=2</script>';
+      const created = await fetch(`${fleet.corralUrl}/admin/api/keys`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${fleet.adminKey}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name, role: 'user' }),
+      });
+      assert.equal(created.status, 201);
+      await signIn(page, fleet.adminKey);
+      await open(page, 'Keys');
+
+      await page.getByRole('rowheader', { name }).first().waitFor({ timeout: uiTimeoutMs });
+      assert.equal(await page.locator('main img, main script').count(), 0, 'no element was made from the name');
+      assert.equal(await page.evaluate(() => window.pwned), undefined, 'nothing in the name ran');
+    }));
+
+  test('Keys: change a key\'s limits, rotate it (its new secret shown once), revoke it', { skip, timeout: testTimeoutMs }, () =>
+    withPage({}, async (page) => {
+      const created = await fetch(`${fleet.corralUrl}/admin/api/keys`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${fleet.adminKey}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: 'limits test', role: 'user' }),
+      });
+      const { key: oldSecret } = await created.json();
+      page.on('dialog', (dialog) => dialog.accept());
+      await signIn(page, fleet.adminKey);
+      await open(page, 'Keys');
+      const row = () => page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: /^limits test/ }) });
+
+      await page.getByRole('button', { name: 'Change the limits of limits test' }).click();
+      await page.getByLabel('Requests per minute').last().fill('30');
+      await page.getByRole('button', { name: 'Save limits' }).click();
+      await row().getByText('30 req/min').waitFor({ timeout: uiTimeoutMs });
+
+      await page.getByRole('button', { name: 'Rotate limits test' }).click();
+      const secret = page.getByRole('textbox', { name: 'Secret of limits test' });
+      await secret.waitFor({ timeout: uiTimeoutMs });
+      const newSecret = await secret.inputValue();
+      assert.notEqual(newSecret, oldSecret);
+      const me = await fetch(`${fleet.corralUrl}/admin/api/keys/me`, { headers: { Authorization: `Bearer ${newSecret}` } });
+      assert.equal(me.status, 200, 'the rotated secret works');
+
+      await page.getByRole('button', { name: 'Revoke limits test' }).click();
+      await row().getByText('revoked', { exact: false }).waitFor({ timeout: uiTimeoutMs });
+      const refused = await fetch(`${fleet.corralUrl}/admin/api/keys/me`, { headers: { Authorization: `Bearer ${newSecret}` } });
+      assert.equal(refused.status, 401, 'a revoked key is refused');
+    }));
+
+  test('Models: copy a model, then delete the copy; unload one', { skip, timeout: testTimeoutMs }, () =>
+    withPage({}, async (page) => {
+      page.on('dialog', (dialog) => (dialog.type() === 'prompt' ? dialog.accept('e2e-copy') : dialog.accept()));
+      await signIn(page, fleet.adminKey);
+      await open(page, 'Models');
+      const table = page.getByRole('table', { name: 'Models on each backend' });
+      const original = table.getByRole('rowheader').filter({ hasText: slowModel }).first();
+      const name = (await original.textContent()).trim();
+
+      await page.getByRole('button', { name: `Copy ${name}`, exact: true }).click();
+      await table.getByRole('rowheader', { name: /^e2e-copy/ }).waitFor({ timeout: uiTimeoutMs });
+      const copy = (await table.getByRole('rowheader', { name: /^e2e-copy/ }).textContent()).trim();
+      await page.getByRole('button', { name: `Delete ${copy}`, exact: true }).click();
+      await table.getByRole('rowheader', { name: /^e2e-copy/ }).waitFor({ state: 'detached', timeout: uiTimeoutMs });
+
+      await page.getByRole('button', { name: `Unload ${name}`, exact: true }).click();
+      assert.equal(await page.getByRole('alert').count(), 0, 'the unload was answered without an error');
+    }));
+
+  test('Fleet: drain and enable a backend; a URL that fails the checks cannot be added, one that passes is', { skip, timeout: testTimeoutMs }, () =>
+    withPage({}, async (page) => {
+      const [, other] = backendNames;
+      await signIn(page, fleet.adminKey);
+      await open(page, 'Fleet');
+      await page.getByRole('button', { name: `Drain ${other}` }).click();
+      await backendState(page, other, 'draining').waitFor({ timeout: uiTimeoutMs });
+      await page.getByRole('button', { name: `End the drain of ${other}` }).click();
+      await backendState(page, other, 'healthy').waitFor({ timeout: uiTimeoutMs });
+
+      await stopFirstBackend();
+      await page.getByLabel('URL', { exact: true }).fill(fleet.backendUrls[0]);
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.getByText('refused the connection', { exact: false }).first().waitFor({ timeout: uiTimeoutMs });
+      assert.equal(await page.getByRole('button', { name: 'Add backend' }).isDisabled(), true, 'a failing URL cannot be added');
+
+      const [port] = await freePorts(1);
+      const url = `http://127.0.0.1:${port}`;
+      const third = startCorral('sim 3', ['sim', '--listen', url, '--models', 'phi3']);
+      await waitUntilAnswering(third, `${url}/`);
+      await page.getByLabel('URL', { exact: true }).fill(url);
+      await page.getByLabel('Name', { exact: true }).fill('gpu3');
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.getByText(/answers there/).waitFor({ timeout: uiTimeoutMs });
+      await page.getByRole('button', { name: 'Add backend' }).click();
+      await backendState(page, 'gpu3', 'healthy').waitFor({ timeout: uiTimeoutMs });
     }));
 
   test('Usage: a request shows in the totals by model', { skip, timeout: testTimeoutMs }, () =>
