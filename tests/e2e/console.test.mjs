@@ -412,6 +412,27 @@ describe('the web console in Chromium', { timeout: 12 * testTimeoutMs }, () => {
       await row.waitFor({ timeout: uiTimeoutMs });
       const requests = Number((await row.getByRole('cell').first().textContent()).replace(/,/g, ''));
       assert.ok(requests >= 1, `llama3.2 has ${requests} requests`);
+
+      // The CSV export is the admin API's, downloaded with the key.
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+      assert.equal(download.suggestedFilename(), 'corral-usage.csv');
+      const csv = await readFile(await download.path(), 'utf8');
+      assert.match(csv.split('\n')[0], /model/);
+      assert.ok(csv.split('\n').some((line) => line.includes('llama3.2') && line.includes('/api/chat')), 'the chat is a row of the export');
+    }));
+
+  test('Audit: the admin actions, filtered by action', { skip, timeout: testTimeoutMs }, () =>
+    withPage({}, async (page) => {
+      await signIn(page, fleet.adminKey);
+      await open(page, 'Audit');
+      const table = page.getByRole('table', { name: 'Admin actions' });
+      await table.waitFor({ timeout: uiTimeoutMs });
+      await page.getByLabel('Action').fill('key.');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await table.getByRole('cell', { name: 'key.create', exact: true }).first().waitFor({ timeout: uiTimeoutMs });
+      const actions = await table.locator('tbody tr td:nth-child(2)').allTextContents();
+      assert.ok(actions.length > 0, 'key actions are listed');
+      assert.ok(actions.every((action) => action.startsWith('key.')), `only key actions: ${actions.join(', ')}`);
     }));
 
   test('Doctor: with a backend stopped, the checks show its URL failing and a fix naming OLLAMA_HOST', { skip, timeout: testTimeoutMs }, () =>
