@@ -66,8 +66,8 @@ async function messageOf(response) {
   }
 }
 
-/** Reads a streamed answer line by line (NDJSON): calls onLine with each parsed line. */
-export async function readLines(response, onLine) {
+/** The lines of a streamed answer as they arrive (without their line ends). */
+async function* lines(response) {
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   for (;;) {
@@ -76,12 +76,18 @@ export async function readLines(response, onLine) {
     buffer += value;
     let newline;
     while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, newline).trim();
+      yield buffer.slice(0, newline).replace(/\r$/, '');
       buffer = buffer.slice(newline + 1);
-      if (line) onLine(JSON.parse(line));
     }
   }
-  if (buffer.trim()) onLine(JSON.parse(buffer));
+  if (buffer) yield buffer;
+}
+
+/** Reads a streamed answer line by line (NDJSON): calls onLine with each parsed line. */
+export async function readLines(response, onLine) {
+  for await (const line of lines(response)) {
+    if (line.trim()) onLine(JSON.parse(line));
+  }
 }
 
 /**
@@ -98,26 +104,16 @@ export function follow(path, { onEvent, onState = () => {}, fallback }) {
       try {
         const response = await call(path, { signal: stopper.signal, headers: { Accept: 'text/event-stream' } });
         onState('live');
-        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-        let buffer = '';
         let name = 'message';
         let data = [];
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer += value;
-          let newline;
-          while ((newline = buffer.indexOf('\n')) >= 0) {
-            const line = buffer.slice(0, newline).replace(/\r$/, '');
-            buffer = buffer.slice(newline + 1);
-            if (line === '') {
-              if (data.length) onEvent(name, data.join('\n'));
-              name = 'message';
-              data = [];
-            } else if (line.startsWith('event:')) name = line.slice(6).trim();
-            else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-            else if (line.startsWith('retry:')) retry = Number(line.slice(6)) || retry;
-          }
+        for await (const line of lines(response)) {
+          if (line === '') {
+            if (data.length) onEvent(name, data.join('\n'));
+            name = 'message';
+            data = [];
+          } else if (line.startsWith('event:')) name = line.slice(6).trim();
+          else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+          else if (line.startsWith('retry:')) retry = Number(line.slice(6)) || retry;
         }
       } catch (error) {
         if (stopper.signal.aborted) return;
