@@ -30,6 +30,51 @@ internal static class ListingWriter
         writer.WriteEndObject();
     }
 
+    /// <summary>
+    /// Writes the listing entry of a preset: its base's <paramref name="entry"/> under the preset's name, with
+    /// <c>details.parent_model</c> naming the base, as Ollama lists a model created <c>FROM</c> another.
+    /// </summary>
+    public static void WritePreset(Utf8JsonWriter writer, JsonElement entry, string name, string parent)
+    {
+        writer.WriteStartObject();
+        var details = false;
+        foreach (var property in entry.EnumerateObject())
+        {
+            if (property.NameEquals("name"u8) || property.NameEquals("model"u8))
+            {
+                writer.WriteString(property.Name, name);
+            }
+            else if (property.NameEquals("details"u8) && property.Value.ValueKind == JsonValueKind.Object)
+            {
+                details = true;
+                writer.WriteStartObject(property.Name);
+                writer.WriteString("parent_model", parent);
+                foreach (var detail in property.Value.EnumerateObject())
+                {
+                    if (!detail.NameEquals("parent_model"u8))
+                    {
+                        detail.WriteTo(writer);
+                    }
+                }
+
+                writer.WriteEndObject();
+            }
+            else
+            {
+                property.WriteTo(writer);
+            }
+        }
+
+        if (!details)
+        {
+            writer.WriteStartObject("details");
+            writer.WriteString("parent_model", parent);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndObject();
+    }
+
     /// <summary>The backend's name for a listed model: <c>name</c>, else <c>model</c>.</summary>
     public static string? NameOf(JsonElement entry)
     {

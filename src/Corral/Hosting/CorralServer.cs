@@ -162,6 +162,7 @@ internal static class CorralServiceCollectionExtensions
         services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.DrainTimeout + TimeSpan.FromSeconds(5));
         services.AddSingleton<BackendClient>();
         services.AddSingleton<ListingClient>();
+        services.AddSingleton<Presets>();
         services.AddSingleton<ModelCatalog>();
         services.AddHostedService<CatalogRefresher>();
         services.AddHostedService<HealthChecker>();
