@@ -16,8 +16,11 @@ internal static class PresetDefinitions
 
     private static readonly string[] s_fields = ["name", "model", "system", "options", "keepAlive", "think", "format", "description"];
 
-    /// <summary>Reads one preset; null, with every problem prefixed by <paramref name="where"/>, when it cannot be one.</summary>
-    public static ModelPreset? Read(JsonElement item, string where, List<string> problems, PresetOrigin origin)
+    /// <summary>
+    /// Reads one preset; null, with every problem prefixed by <paramref name="where"/>, when it cannot be one.
+    /// <paramref name="named"/> is the name the preset must have (a PUT's path): <c>name</c> may then be left out.
+    /// </summary>
+    public static ModelPreset? Read(JsonElement item, string where, List<string> problems, PresetOrigin origin, string? named = null)
     {
         if (item.ValueKind != JsonValueKind.Object)
         {
@@ -38,6 +41,16 @@ internal static class PresetDefinitions
         }
 
         var name = ConfigFile.ReadString(item, "name", where, problems);
+        if (named is not null)
+        {
+            if (name is not null && ModelName.Key(name) != ModelName.Key(named))
+            {
+                problems.Add($"{where}: \"name\" is '{name}' but the path names '{named}'; a preset cannot be renamed (add one under the new name, then delete this one)");
+            }
+
+            name = named;
+        }
+
         var model = ConfigFile.ReadString(item, "model", where, problems);
         CheckName(name, "name", where, problems);
         CheckName(model, "model", where, problems);

@@ -9,7 +9,7 @@ namespace Corral.Storage;
 /// rollups (PostgresStore.Usage.cs), in one database that several Corral processes may share. Writes to keys and
 /// backends notify the others in the same transaction (<see cref="PostgresChangeListener"/>). See Storage/README.md.
 /// </summary>
-internal sealed partial class PostgresStore : IKeyStore, IBackendStore, IAuditStore, IQuotaStore, IDisposable
+internal sealed partial class PostgresStore : IKeyStore, IBackendStore, IPresetStore, IAuditStore, IQuotaStore, IDisposable
 {
     /// <summary>The channel of <c>NOTIFY</c>: its payload is the topic (<c>keys</c>, <c>backends</c>), a space and the id of the Corral that wrote.</summary>
     public const string ChangesChannel = "corral_changes";
@@ -122,6 +122,17 @@ internal sealed partial class PostgresStore : IKeyStore, IBackendStore, IAuditSt
             updated_at  timestamptz NOT NULL,
             PRIMARY KEY (key_id, rate)
         );
+        """,
+        // Model presets added through the admin API (definition: the JSON of the body), as backends are kept.
+        """
+        CREATE TABLE presets (
+            id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            name        text NOT NULL,
+            definition  text NOT NULL,
+            created_at  timestamptz NOT NULL,
+            updated_at  timestamptz NOT NULL
+        );
+        CREATE UNIQUE INDEX presets_name ON presets (lower(name));
         """,
     ];
 
@@ -325,6 +336,34 @@ internal sealed partial class PostgresStore : IKeyStore, IBackendStore, IAuditSt
 
     public async Task<bool> DeleteBackendAsync(string name, CancellationToken cancellationToken) =>
         await ChangeAsync(StoreTopic.Backends, "DELETE FROM backends WHERE lower(name) = lower($1);", command => command.Parameters.Add(Text(name)), cancellationToken) > 0;
+
+    public async Task<IReadOnlyList<StoredPreset>> ListPresetsAsync(CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT name, definition, updated_at FROM presets ORDER BY created_at, id;");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var presets = new List<StoredPreset>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            presets.Add(new StoredPreset(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)));
+        }
+
+        return presets;
+    }
+
+    // Names are compared without case, as in SQLite.
+    public async Task SavePresetAsync(StoredPreset preset, CancellationToken cancellationToken) =>
+        await ChangeAsync(StoreTopic.Presets, """
+            INSERT INTO presets (name, definition, created_at, updated_at) VALUES ($1, $2, $3, $3)
+            ON CONFLICT ((lower(name))) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at;
+            """, command =>
+            {
+                command.Parameters.Add(Text(preset.Name));
+                command.Parameters.Add(Text(preset.DefinitionJson));
+                command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = preset.UpdatedAt.ToUniversalTime() });
+            }, cancellationToken);
+
+    public async Task<bool> DeletePresetAsync(string name, CancellationToken cancellationToken) =>
+        await ChangeAsync(StoreTopic.Presets, "DELETE FROM presets WHERE lower(name) = lower($1);", command => command.Parameters.Add(Text(name)), cancellationToken) > 0;
 
     public async Task AddAuditEventAsync(AuditEvent audit, CancellationToken cancellationToken)
     {

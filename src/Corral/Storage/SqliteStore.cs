@@ -8,7 +8,7 @@ namespace Corral.Storage;
 /// The embedded SQLite store: one file, <c>corral.db</c>, in the data folder: API keys, API-added backends, usage
 /// records and their rollups (SqliteStore.Usage.cs; see Storage/README.md).
 /// </summary>
-internal sealed partial class SqliteStore : IKeyStore, IBackendStore, IAuditStore
+internal sealed partial class SqliteStore : IKeyStore, IBackendStore, IPresetStore, IAuditStore
 {
     // Each entry upgrades the schema by one version (PRAGMA user_version); never edit a shipped entry.
     private static readonly string[] s_migrations =
@@ -111,6 +111,15 @@ internal sealed partial class SqliteStore : IKeyStore, IBackendStore, IAuditStor
             outcome   TEXT NOT NULL
         );
         CREATE INDEX audit_events_time ON audit_events (time_ms);
+        """,
+        // Model presets added through the admin API (definition: the JSON of the body), as backends are kept.
+        """
+        CREATE TABLE presets (
+            name        TEXT PRIMARY KEY COLLATE NOCASE,
+            definition  TEXT NOT NULL,
+            created_at  TEXT NOT NULL,
+            updated_at  TEXT NOT NULL
+        );
         """,
     ];
 
@@ -300,6 +309,44 @@ internal sealed partial class SqliteStore : IKeyStore, IBackendStore, IAuditStor
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "DELETE FROM backends WHERE name = $name;";
+        command.Parameters.AddWithValue("$name", name);
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    public async Task<IReadOnlyList<StoredPreset>> ListPresetsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name, definition, updated_at FROM presets ORDER BY created_at, rowid;";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var presets = new List<StoredPreset>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            presets.Add(new StoredPreset(reader.GetString(0), reader.GetString(1), ParseTime(reader.GetString(2))));
+        }
+
+        return presets;
+    }
+
+    public async Task SavePresetAsync(StoredPreset preset, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO presets (name, definition, created_at, updated_at) VALUES ($name, $definition, $at, $at)
+            ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at;
+            """;
+        command.Parameters.AddWithValue("$name", preset.Name);
+        command.Parameters.AddWithValue("$definition", preset.DefinitionJson);
+        command.Parameters.AddWithValue("$at", FormatTime(preset.UpdatedAt));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<bool> DeletePresetAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM presets WHERE name = $name;";
         command.Parameters.AddWithValue("$name", name);
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
