@@ -362,4 +362,47 @@ public sealed class PresetTests
         delete.StatusCode.Should().Be(HttpStatusCode.Conflict);
         (await delete.JsonAsync()).GetProperty("detail").GetString().Should().Contain("configuration file");
     }
+
+    [Fact]
+    public async Task ConfigFile_PresetsReloadedWithTheFile_ABrokenEditKeepsThemAsTheyWere()
+    {
+        await using var a = await Sim.StartAsync("llama3.2", "qwen3");
+        var path = Path.Combine(Path.GetTempPath(), $"corral-ft-config-{Guid.NewGuid():N}.json");
+        var url = a.BaseAddress.ToString().TrimEnd('/');
+        void Write(string presets)
+        {
+            File.WriteAllText(path + ".tmp", $$"""{"backends":[{"name":"a","url":"{{url}}"}],"presets":{{presets}}}""");
+            File.Move(path + ".tmp", path, overwrite: true);
+        }
+
+        try
+        {
+            Write("""[{"name":"bot","model":"llama3.2"}]""");
+            var problems = new List<string>();
+            var contents = ConfigFile.Read(path, problems);
+            problems.Should().BeEmpty();
+            await using var corral = await CorralInstance.StartAsync(contents.Backends, s => s with { ConfigFile = path, ConfigPollInterval = TimeSpan.FromMilliseconds(100), Presets = contents.Presets });
+            using var client = corral.Client();
+            async Task<string?> ParentOfBotAsync()
+            {
+                var tags = await (await client.GetAsync("/api/tags")).JsonAsync();
+                return tags.GetProperty("models").EnumerateArray().Where(m => m.GetProperty("name").GetString() == "bot")
+                    .Select(m => m.GetProperty("details").GetProperty("parent_model").GetString()).FirstOrDefault();
+            }
+
+            (await ParentOfBotAsync()).Should().Be("llama3.2:latest");
+
+            Write("""[{"name":"bot","model":"qwen3"}]""");
+            await Eventually.WaitUntilAsync(async () => await ParentOfBotAsync() == "qwen3:latest", "the edited preset runs on qwen3");
+
+            Write("""[{"name":"bot","model":"qwen3","think":"sometimes"}]""");
+            await Eventually.WaitUntilAsync(() => corral.Server.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<ConfigWatcher>().Single().Problems.Count > 0, "the broken edit is reported");
+            corral.Server.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<ConfigWatcher>().Single().Problems.Should().Equal($"{path}: presets[0]: \"think\" must be true, false, \"low\", \"medium\", \"high\" or \"max\"");
+            (await ParentOfBotAsync()).Should().Be("qwen3:latest", "a file with problems changes nothing");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
