@@ -60,7 +60,10 @@ internal sealed partial class ModelCatalog
         return new ValueTask<CatalogSnapshot>(RefreshAsync().WaitAsync(cancellationToken));
     }
 
-    /// <summary>The catalog entry of a requested model, or null when no enabled backend lists it.</summary>
+    /// <summary>
+    /// The catalog entry of a requested model, or null when no enabled backend lists it. A preset's name is not a
+    /// model here (pull, copy, delete and unload act on models): <see cref="MatchAsync"/> finds presets.
+    /// </summary>
     public async ValueTask<CatalogModel?> FindAsync(string model, CancellationToken cancellationToken) =>
         Resolve(await GetAsync(cancellationToken), model);
 
@@ -108,7 +111,7 @@ internal sealed partial class ModelCatalog
     /// that a prefix which happens to look like the start of a dotted name (<c>llama3</c> and <c>llama3.2</c>)
     /// does not hide the unprefixed model.
     /// </summary>
-    public CatalogModel? Resolve(CatalogSnapshot snapshot, string requested) => Match(snapshot, requested).Model;
+    public CatalogModel? Resolve(CatalogSnapshot snapshot, string requested) => Match(snapshot, requested) is { Preset: null } match ? match.Model : null;
 
     private CatalogMatch Match(CatalogSnapshot snapshot, string requested) =>
         snapshot.Resolve(requested, (this, snapshot), static (name, state) =>

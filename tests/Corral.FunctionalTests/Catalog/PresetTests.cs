@@ -405,4 +405,20 @@ public sealed class PresetTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public async Task ModelManagement_PresetName_IsNoModelToDeleteOrCopy()
+    {
+        await using var a = await Sim.StartAsync("llama3.2");
+        await using var corral = await StartAsync(a, presets: SupportBot);
+        using var client = corral.Client();
+
+        using var delete = await client.SendAsync(new HttpRequestMessage(HttpMethod.Delete, "/api/delete") { Content = new StringContent("""{"model":"support-bot"}""", Encoding.UTF8, "application/json") });
+        using var copy = await client.PostJsonAsync("/api/copy", """{"source":"support-bot","destination":"other"}""");
+
+        delete.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        copy.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        a.Received("/api/delete").Should().BeEmpty("deleting a preset's name must not delete its base");
+        a.Received("/api/copy").Should().BeEmpty();
+    }
 }
