@@ -54,29 +54,9 @@ internal sealed class PresetEndpoints(Presets presets, ApiPresets apiPresets, Mo
             return;
         }
 
-        await apiPresets.Changes.WaitAsync(context.RequestAborted);
-        try
+        if (!await SaveAsync(context, preset, adding: true))
         {
-            if (presets.Find(preset.Name) is { } existing)
-            {
-                await ErrorResponses.WriteProblemAsync(context, StatusCodes.Status409Conflict, existing.Origin == PresetOrigin.Api
-                    ? $"a preset named '{existing.Name}' already exists; choose another \"name\" (or PUT /admin/api/presets/{existing.Name} to change that one)"
-                    : $"a preset named '{existing.Name}' already exists (in the configuration file); choose another \"name\"");
-                return;
-            }
-
-            if (await RefusalAsync(context, preset) is { } refusal)
-            {
-                await ErrorResponses.WriteProblemAsync(context, StatusCodes.Status400BadRequest, refusal);
-                return;
-            }
-
-            // Not cancelled by the client leaving, so that the store and the presets in force never disagree.
-            await apiPresets.SaveAsync(preset, CancellationToken.None);
-        }
-        finally
-        {
-            apiPresets.Changes.Release();
+            return;
         }
 
         context.Response.Headers.Location = "/admin/api/presets/" + Uri.EscapeDataString(preset.Name);
@@ -104,23 +84,10 @@ internal sealed class PresetEndpoints(Presets presets, ApiPresets apiPresets, Mo
             return;
         }
 
-        await apiPresets.Changes.WaitAsync(context.RequestAborted);
-        try
+        if (await SaveAsync(context, preset, adding: false))
         {
-            if (await RefusalAsync(context, preset) is { } refusal)
-            {
-                await ErrorResponses.WriteProblemAsync(context, StatusCodes.Status400BadRequest, refusal);
-                return;
-            }
-
-            await apiPresets.SaveAsync(preset, CancellationToken.None);
+            await WriteAsync(context, StatusCodes.Status200OK, preset);
         }
-        finally
-        {
-            apiPresets.Changes.Release();
-        }
-
-        await WriteAsync(context, StatusCodes.Status200OK, preset);
     }
 
     public async Task DeleteAsync(HttpContext context)
@@ -141,6 +108,36 @@ internal sealed class PresetEndpoints(Presets presets, ApiPresets apiPresets, Mo
         }
 
         context.Response.StatusCode = StatusCodes.Status204NoContent;
+    }
+
+    // Stores the preset unless its name is taken (adding) or the catalog cannot take it; false after a problem answer.
+    private async Task<bool> SaveAsync(HttpContext context, ModelPreset preset, bool adding)
+    {
+        await apiPresets.Changes.WaitAsync(context.RequestAborted);
+        try
+        {
+            if (adding && presets.Find(preset.Name) is { } existing)
+            {
+                await ErrorResponses.WriteProblemAsync(context, StatusCodes.Status409Conflict, existing.Origin == PresetOrigin.Api
+                    ? $"a preset named '{existing.Name}' already exists; choose another \"name\" (or PUT /admin/api/presets/{existing.Name} to change that one)"
+                    : $"a preset named '{existing.Name}' already exists (in the configuration file); choose another \"name\"");
+                return false;
+            }
+
+            if (await RefusalAsync(context, preset) is { } refusal)
+            {
+                await ErrorResponses.WriteProblemAsync(context, StatusCodes.Status400BadRequest, refusal);
+                return false;
+            }
+
+            // Not cancelled by the client leaving, so that the store and the presets in force never disagree.
+            await apiPresets.SaveAsync(preset, CancellationToken.None);
+            return true;
+        }
+        finally
+        {
+            apiPresets.Changes.Release();
+        }
     }
 
     // Why the catalog cannot take the preset as it is now, in words; null when it can.

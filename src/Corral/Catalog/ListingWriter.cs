@@ -47,17 +47,7 @@ internal static class ListingWriter
             else if (property.NameEquals("details"u8) && property.Value.ValueKind == JsonValueKind.Object)
             {
                 details = true;
-                writer.WriteStartObject(property.Name);
-                writer.WriteString("parent_model", parent);
-                foreach (var detail in property.Value.EnumerateObject())
-                {
-                    if (!detail.NameEquals("parent_model"u8))
-                    {
-                        detail.WriteTo(writer);
-                    }
-                }
-
-                writer.WriteEndObject();
+                WriteDetails(writer, property.Value, parent);
             }
             else
             {
@@ -67,9 +57,26 @@ internal static class ListingWriter
 
         if (!details)
         {
-            writer.WriteStartObject("details");
-            writer.WriteString("parent_model", parent);
-            writer.WriteEndObject();
+            WriteDetails(writer, null, parent);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Writes <c>"details"</c>: those of the base (if any), with <c>parent_model</c> naming <paramref name="parent"/>.</summary>
+    public static void WriteDetails(Utf8JsonWriter writer, JsonElement? details, string parent)
+    {
+        writer.WriteStartObject("details");
+        writer.WriteString("parent_model", parent);
+        if (details is { } given)
+        {
+            foreach (var detail in given.EnumerateObject())
+            {
+                if (!detail.NameEquals("parent_model"u8))
+                {
+                    detail.WriteTo(writer);
+                }
+            }
         }
 
         writer.WriteEndObject();

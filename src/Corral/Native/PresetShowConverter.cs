@@ -66,17 +66,7 @@ internal sealed class PresetShowConverter(ModelPreset preset, string baseName) :
             else if (property.NameEquals("details"u8) && property.Value.ValueKind == JsonValueKind.Object)
             {
                 sawDetails = true;
-                writer.WriteStartObject("details");
-                writer.WriteString("parent_model", baseName);
-                foreach (var detail in property.Value.EnumerateObject())
-                {
-                    if (!detail.NameEquals("parent_model"u8))
-                    {
-                        detail.WriteTo(writer);
-                    }
-                }
-
-                writer.WriteEndObject();
+                ListingWriter.WriteDetails(writer, property.Value, baseName);
             }
             else
             {
@@ -96,9 +86,7 @@ internal sealed class PresetShowConverter(ModelPreset preset, string baseName) :
 
         if (!sawDetails)
         {
-            writer.WriteStartObject("details");
-            writer.WriteString("parent_model", baseName);
-            writer.WriteEndObject();
+            ListingWriter.WriteDetails(writer, null, baseName);
         }
 
         writer.WriteEndObject();

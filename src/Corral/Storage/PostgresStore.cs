@@ -309,61 +309,50 @@ internal sealed partial class PostgresStore : IKeyStore, IBackendStore, IPresetS
             : new NpgsqlParameter<byte[]> { TypedValue = key.PreviousHash });
     }
 
-    public async Task<IReadOnlyList<StoredBackend>> ListBackendsAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<StoredBackend>> ListBackendsAsync(CancellationToken cancellationToken) =>
+        [.. (await ListDefinitionsAsync("backends", "options", cancellationToken)).Select(r => new StoredBackend(r.Name, r.Json, r.UpdatedAt))];
+
+    public Task SaveBackendAsync(StoredBackend backend, CancellationToken cancellationToken) =>
+        SaveDefinitionAsync(StoreTopic.Backends, "backends", "options", backend.Name, backend.OptionsJson, backend.UpdatedAt, cancellationToken);
+
+    public Task<bool> DeleteBackendAsync(string name, CancellationToken cancellationToken) => DeleteDefinitionAsync(StoreTopic.Backends, "backends", name, cancellationToken);
+
+    public async Task<IReadOnlyList<StoredPreset>> ListPresetsAsync(CancellationToken cancellationToken) =>
+        [.. (await ListDefinitionsAsync("presets", "definition", cancellationToken)).Select(r => new StoredPreset(r.Name, r.Json, r.UpdatedAt))];
+
+    public Task SavePresetAsync(StoredPreset preset, CancellationToken cancellationToken) =>
+        SaveDefinitionAsync(StoreTopic.Presets, "presets", "definition", preset.Name, preset.DefinitionJson, preset.UpdatedAt, cancellationToken);
+
+    public Task<bool> DeletePresetAsync(string name, CancellationToken cancellationToken) => DeleteDefinitionAsync(StoreTopic.Presets, "presets", name, cancellationToken);
+
+    // Backends and presets added through the admin API are kept alike: a name, compared without case as in SQLite,
+    // and its JSON, in the order first added. The table and column names are this class's constants, never input.
+    private async Task<List<(string Name, string Json, DateTimeOffset UpdatedAt)>> ListDefinitionsAsync(string table, string column, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand("SELECT name, options, updated_at FROM backends ORDER BY created_at, id;");
+        await using var command = _dataSource.CreateCommand($"SELECT name, {column}, updated_at FROM {table} ORDER BY created_at, id;");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var backends = new List<StoredBackend>();
+        var rows = new List<(string, string, DateTimeOffset)>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            backends.Add(new StoredBackend(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)));
+            rows.Add((reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)));
         }
 
-        return backends;
+        return rows;
     }
 
-    // Names are compared without case, as in SQLite (backend names are ASCII).
-    public async Task SaveBackendAsync(StoredBackend backend, CancellationToken cancellationToken) =>
-        await ChangeAsync(StoreTopic.Backends, """
-            INSERT INTO backends (name, options, created_at, updated_at) VALUES ($1, $2, $3, $3)
-            ON CONFLICT ((lower(name))) DO UPDATE SET options = excluded.options, updated_at = excluded.updated_at;
+    private async Task SaveDefinitionAsync(StoreTopic topic, string table, string column, string name, string json, DateTimeOffset at, CancellationToken cancellationToken) =>
+        await ChangeAsync(topic, $"""
+            INSERT INTO {table} (name, {column}, created_at, updated_at) VALUES ($1, $2, $3, $3)
+            ON CONFLICT ((lower(name))) DO UPDATE SET {column} = excluded.{column}, updated_at = excluded.updated_at;
             """, command =>
             {
-                command.Parameters.Add(Text(backend.Name));
-                command.Parameters.Add(Text(backend.OptionsJson));
-                command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = backend.UpdatedAt.ToUniversalTime() });
+                command.Parameters.Add(Text(name));
+                command.Parameters.Add(Text(json));
+                command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = at.ToUniversalTime() });
             }, cancellationToken);
 
-    public async Task<bool> DeleteBackendAsync(string name, CancellationToken cancellationToken) =>
-        await ChangeAsync(StoreTopic.Backends, "DELETE FROM backends WHERE lower(name) = lower($1);", command => command.Parameters.Add(Text(name)), cancellationToken) > 0;
-
-    public async Task<IReadOnlyList<StoredPreset>> ListPresetsAsync(CancellationToken cancellationToken)
-    {
-        await using var command = _dataSource.CreateCommand("SELECT name, definition, updated_at FROM presets ORDER BY created_at, id;");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var presets = new List<StoredPreset>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            presets.Add(new StoredPreset(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)));
-        }
-
-        return presets;
-    }
-
-    // Names are compared without case, as in SQLite.
-    public async Task SavePresetAsync(StoredPreset preset, CancellationToken cancellationToken) =>
-        await ChangeAsync(StoreTopic.Presets, """
-            INSERT INTO presets (name, definition, created_at, updated_at) VALUES ($1, $2, $3, $3)
-            ON CONFLICT ((lower(name))) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at;
-            """, command =>
-            {
-                command.Parameters.Add(Text(preset.Name));
-                command.Parameters.Add(Text(preset.DefinitionJson));
-                command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = preset.UpdatedAt.ToUniversalTime() });
-            }, cancellationToken);
-
-    public async Task<bool> DeletePresetAsync(string name, CancellationToken cancellationToken) =>
-        await ChangeAsync(StoreTopic.Presets, "DELETE FROM presets WHERE lower(name) = lower($1);", command => command.Parameters.Add(Text(name)), cancellationToken) > 0;
+    private async Task<bool> DeleteDefinitionAsync(StoreTopic topic, string table, string name, CancellationToken cancellationToken) =>
+        await ChangeAsync(topic, $"DELETE FROM {table} WHERE lower(name) = lower($1);", command => command.Parameters.Add(Text(name)), cancellationToken) > 0;
 
     public async Task AddAuditEventAsync(AuditEvent audit, CancellationToken cancellationToken)
     {
