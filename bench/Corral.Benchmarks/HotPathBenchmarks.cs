@@ -52,7 +52,7 @@ public class HotPathBenchmarks : IDisposable
             LastSuccess: DateTimeOffset.UtcNow,
             CheckedAt: DateTimeOffset.UtcNow)).ToArray();
         _snapshot = CatalogSnapshot.Build(listings, DateTimeOffset.UtcNow);
-        _catalog = new ModelCatalog(fleet, null!, settings, TimeProvider.System, NullLogger<ModelCatalog>.Instance);
+        _catalog = new ModelCatalog(fleet, null!, settings, TimeProvider.System, NullLogger<ModelCatalog>.Instance, new Presets());
         _holders = fleet.All.Take(3).ToArray();
 
         // Three holders with four slots each, the model loaded on one of them.

@@ -18,6 +18,7 @@ internal static class AdminApi
         var audit = services.GetRequiredService<AuditEndpoints>();
         var doctor = services.GetRequiredService<DoctorEndpoints>();
         var events = services.GetRequiredService<FleetEvents>();
+        var presets = services.GetRequiredService<PresetEndpoints>();
 
         var group = routes.MapGroup("/admin/api").WithMetadata(new AdminOnlyEndpoint(), AdminErrors.Instance);
         // Errors of paths under /admin are problem JSON too: 405 with Allow for a path of the API, else 404.
@@ -40,6 +41,11 @@ internal static class AdminApi
         group.MapPost("/backends/{name}/enable", backends.EnableAsync).WithMetadata(new AuditedAction("backend.enable"));
         group.MapPost("/backends/{name}/disable", backends.DisableAsync).WithMetadata(new AuditedAction("backend.disable"));
         group.MapPost("/backends/{name}/drain", backends.DrainAsync).WithMetadata(new AuditedAction("backend.drain"));
+        group.MapGet("/presets", presets.ListAsync);
+        group.MapPost("/presets", presets.CreateAsync).WithMetadata(new AuditedAction("preset.add"));
+        group.MapGet("/presets/{name}", presets.GetAsync);
+        group.MapPut("/presets/{name}", presets.ReplaceAsync).WithMetadata(new AuditedAction("preset.replace"));
+        group.MapDelete("/presets/{name}", presets.DeleteAsync).WithMetadata(new AuditedAction("preset.remove"));
         group.MapPost("/models/unload", unloader.UnloadAsync).WithMetadata(new AuditedAction("model.unload"));
         group.MapGet("/usage", usage.UsageAsync);
         group.MapGet("/usage/requests", usage.RequestsAsync);

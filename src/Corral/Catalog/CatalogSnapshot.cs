@@ -12,19 +12,25 @@ internal sealed class CatalogSnapshot
     private const int MaxResolvedNames = 4096;
     private const int MaxResolvedNameLength = 256;
     private readonly FrozenDictionary<string, CatalogModel> _byKey;
+    private readonly FrozenDictionary<string, PresetEntry> _presets;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CatalogMatch> _resolved = new(StringComparer.Ordinal);
 
-    private CatalogSnapshot(IReadOnlyList<CatalogModel> models, FrozenDictionary<string, CatalogModel> byKey, IReadOnlyList<BackendListing> listings, IReadOnlyList<DigestConflict> conflicts, byte[] tagsJson, DateTimeOffset createdAt)
+    private CatalogSnapshot(IReadOnlyList<CatalogModel> models, FrozenDictionary<string, CatalogModel> byKey, IReadOnlyList<PresetEntry> presets, IReadOnlyList<BackendListing> listings, IReadOnlyList<DigestConflict> conflicts, DateTimeOffset createdAt)
     {
         Models = models;
         _byKey = byKey;
+        Presets = presets;
+        _presets = presets.Where(p => p.Shadowed is null).GroupBy(p => p.Preset.Key, StringComparer.Ordinal).ToFrozenDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         Listings = listings;
         Conflicts = conflicts;
-        TagsJson = tagsJson;
+        TagsJson = RenderTags(models, presets);
         CreatedAt = createdAt;
     }
 
     public IReadOnlyList<CatalogModel> Models { get; }
+
+    /// <summary>Every preset in force, with its base as this snapshot finds it.</summary>
+    public IReadOnlyList<PresetEntry> Presets { get; }
 
     public IReadOnlyList<BackendListing> Listings { get; }
 
@@ -47,7 +53,11 @@ internal sealed class CatalogSnapshot
             return match;
         }
 
-        match = new CatalogMatch(requested, resolve(requested, state));
+        // A model a backend lists wins over a preset of the same name (reported as a problem of the preset).
+        var model = resolve(requested, state);
+        match = model is null && _presets.Count > 0 && _presets.GetValueOrDefault(ModelName.Key(requested)) is { } preset
+            ? new CatalogMatch(requested, preset.Base, preset.Preset)
+            : new CatalogMatch(requested, model);
         if (_resolved.Count < MaxResolvedNames && requested.Length <= MaxResolvedNameLength)
         {
             _resolved.TryAdd(requested, match);
@@ -57,13 +67,20 @@ internal sealed class CatalogSnapshot
     }
 
     /// <summary>The /api/tags answer with only the models <paramref name="shown"/> lets through (a key's allow-list).</summary>
-    public byte[] TagsJsonOf(Func<string, bool> shown) => RenderTags([.. Models.Where(m => shown(m.Name))]);
+    public byte[] TagsJsonOf(Func<string, bool> shown) => RenderTags([.. Models.Where(m => shown(m.Name))], [.. Presets.Where(p => shown(p.Preset.Name))]);
+
+    /// <summary>A preset in force by its name (as clients ask for it), or null; one a listed model shadows is not.</summary>
+    public PresetEntry? FindPreset(string name) => _presets.GetValueOrDefault(ModelName.Key(name));
 
     /// <summary>Finds a model by the lookup key from <see cref="ModelCatalog.KeyOf"/>.</summary>
     public CatalogModel? Find(string key) => _byKey.GetValueOrDefault(key);
 
-    /// <summary>Merges backend listings in configuration order; the first backend's entry is the one shown.</summary>
-    public static CatalogSnapshot Build(IReadOnlyList<BackendListing> listings, DateTimeOffset now)
+    /// <summary>
+    /// Merges backend listings in configuration order; the first backend's entry is the one shown. Each of
+    /// <paramref name="presets"/> is given its base, found by <paramref name="keyOf"/> (the catalog's lookup key of a
+    /// requested name, prefixes included).
+    /// </summary>
+    public static CatalogSnapshot Build(IReadOnlyList<BackendListing> listings, DateTimeOffset now, IReadOnlyList<ModelPreset>? presets = null, Func<string, string>? keyOf = null)
     {
         var order = new List<string>();
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -109,10 +126,15 @@ internal sealed class CatalogSnapshot
             .Select(m => new DigestConflict(m.Name, m.Locations.Select(l => (l.Backend.Name, l.Digest)).ToArray()))
             .ToArray();
 
-        return new CatalogSnapshot(models, byKey.ToFrozenDictionary(StringComparer.Ordinal), listings, conflicts, RenderTags(models), now);
+        var frozen = byKey.ToFrozenDictionary(StringComparer.Ordinal);
+        var entries = (presets ?? []).Select(p => new PresetEntry(
+            p,
+            frozen.GetValueOrDefault(keyOf?.Invoke(p.Model) ?? p.BaseKey) ?? frozen.GetValueOrDefault(p.BaseKey),
+            frozen.GetValueOrDefault(keyOf?.Invoke(p.Name) ?? p.Key) ?? frozen.GetValueOrDefault(p.Key))).ToArray();
+        return new CatalogSnapshot(models, frozen, entries, listings, conflicts, now);
     }
 
-    private static byte[] RenderTags(IReadOnlyList<CatalogModel> models)
+    private static byte[] RenderTags(IReadOnlyList<CatalogModel> models, IReadOnlyList<PresetEntry> presets)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -123,6 +145,14 @@ internal sealed class CatalogSnapshot
             {
                 var first = model.Locations[0];
                 ListingWriter.WriteModel(writer, first.Listing, first.Backend.Options.Prefix);
+            }
+
+            foreach (var entry in presets)
+            {
+                if (entry is { Base: { } model, Shadowed: null })
+                {
+                    ListingWriter.WritePreset(writer, model.Locations[0].Listing, entry.Preset.Name, model.Name);
+                }
             }
 
             writer.WriteEndArray();

@@ -10,13 +10,32 @@ namespace Corral.Catalog;
 /// refreshed in the background every TTL; a request never waits on a slow backend for longer than one listing
 /// timeout, and only when there is no snapshot yet.
 /// </summary>
-internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient listingClient, CorralSettings settings, TimeProvider time, ILogger<ModelCatalog> logger)
+internal sealed partial class ModelCatalog
 {
+    private readonly BackendFleet _fleet;
+    private readonly ListingClient _listingClient;
+    private readonly CorralSettings _settings;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ModelCatalog> _logger;
+    private readonly Presets _presets;
     private readonly Lock _gate = new();
     private readonly Dictionary<Backend, BackendListing> _listings = [];
     private CatalogSnapshot? _current;
     private Task<CatalogSnapshot>? _refreshing;
     private bool _invalidated;
+    private string _presetProblems = string.Empty;
+
+    public ModelCatalog(BackendFleet fleet, ListingClient listingClient, CorralSettings settings, TimeProvider time, ILogger<ModelCatalog> logger, Presets presets)
+    {
+        _fleet = fleet;
+        _listingClient = listingClient;
+        _settings = settings;
+        _time = time;
+        _logger = logger;
+        _presets = presets;
+        // A preset added, changed or removed: the same listings, a new snapshot (no backend is asked again).
+        _presets.Changed += Rebuild;
+    }
 
     /// <summary>The latest snapshot, if one was built.</summary>
     public CatalogSnapshot? Current => Volatile.Read(ref _current);
@@ -30,7 +49,7 @@ internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient lis
         var current = Volatile.Read(ref _current);
         if (current is not null && !Volatile.Read(ref _invalidated))
         {
-            if (time.GetUtcNow() - current.CreatedAt >= settings.CatalogTtl)
+            if (_time.GetUtcNow() - current.CreatedAt >= _settings.CatalogTtl)
             {
                 _ = RefreshAsync();
             }
@@ -41,7 +60,10 @@ internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient lis
         return new ValueTask<CatalogSnapshot>(RefreshAsync().WaitAsync(cancellationToken));
     }
 
-    /// <summary>The catalog entry of a requested model, or null when no enabled backend lists it.</summary>
+    /// <summary>
+    /// The catalog entry of a requested model, or null when no enabled backend lists it. A preset's name is not a
+    /// model here (pull, copy, delete and unload act on models): <see cref="MatchAsync"/> finds presets.
+    /// </summary>
     public async ValueTask<CatalogModel?> FindAsync(string model, CancellationToken cancellationToken) =>
         Resolve(await GetAsync(cancellationToken), model);
 
@@ -89,7 +111,7 @@ internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient lis
     /// that a prefix which happens to look like the start of a dotted name (<c>llama3</c> and <c>llama3.2</c>)
     /// does not hide the unprefixed model.
     /// </summary>
-    public CatalogModel? Resolve(CatalogSnapshot snapshot, string requested) => Match(snapshot, requested).Model;
+    public CatalogModel? Resolve(CatalogSnapshot snapshot, string requested) => Match(snapshot, requested) is { Preset: null } match ? match.Model : null;
 
     private CatalogMatch Match(CatalogSnapshot snapshot, string requested) =>
         snapshot.Resolve(requested, (this, snapshot), static (name, state) =>
@@ -102,7 +124,7 @@ internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient lis
     /// <summary>Splits off a known prefix: <c>gpu1.llama3.2</c> gives (<c>gpu1</c>, <c>llama3.2</c>).</summary>
     public (string? Prefix, string Name) SplitPrefix(string requested)
     {
-        foreach (var prefix in fleet.Prefixes)
+        foreach (var prefix in _fleet.Prefixes)
         {
             if (ModelName.WithoutPrefix(requested, prefix) is { } rest)
             {
@@ -115,9 +137,9 @@ internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient lis
 
     private async Task<CatalogSnapshot> BuildAsync()
     {
-        var backends = fleet.Enabled.ToArray();
-        var results = await Task.WhenAll(backends.Select(b => listingClient.GetAsync(b, "/api/tags", CancellationToken.None)));
-        var now = time.GetUtcNow();
+        var backends = _fleet.Enabled.ToArray();
+        var results = await Task.WhenAll(backends.Select(b => _listingClient.GetAsync(b, "/api/tags", CancellationToken.None)));
+        var now = _time.GetUtcNow();
         var listings = new List<BackendListing>(backends.Length);
         lock (_gate)
         {
@@ -138,7 +160,7 @@ internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient lis
                 {
                     if (previous is null || previous.Ok)
                     {
-                        LogListingFailed(logger, backend.Name, result.Error!);
+                        LogListingFailed(_logger, backend.Name, result.Error!);
                     }
 
                     listing = new BackendListing(backend, previous?.Models ?? [], Ok: false, result.Error, previous?.LastSuccess, now);
@@ -149,9 +171,39 @@ internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient lis
             }
         }
 
-        var snapshot = CatalogSnapshot.Build(listings, now);
+        lock (_gate)
+        {
+            return Publish(CatalogSnapshot.Build(listings, now, _presets.All, KeyOf));
+        }
+    }
+
+    private void Rebuild()
+    {
+        lock (_gate)
+        {
+            if (Volatile.Read(ref _current) is { } current)
+            {
+                Publish(CatalogSnapshot.Build(current.Listings, current.CreatedAt, _presets.All, KeyOf));
+            }
+        }
+    }
+
+    // Under _gate: makes the snapshot current and reports presets that became a problem.
+    private CatalogSnapshot Publish(CatalogSnapshot snapshot)
+    {
         Volatile.Write(ref _current, snapshot);
-        fleet.NotifyStatusChanged();
+        var problems = string.Join("; ", snapshot.Presets.Select(p => p.Problem).OfType<string>());
+        if (problems != _presetProblems)
+        {
+            _presetProblems = problems;
+            if (problems.Length > 0)
+            {
+                LogPresetProblems(_logger, problems);
+            }
+        }
+
+        // The admin event stream shows what the catalog listed.
+        _fleet.NotifyStatusChanged();
         return snapshot;
     }
 
@@ -165,6 +217,9 @@ internal sealed partial class ModelCatalog(BackendFleet fleet, ListingClient lis
         // Clone: the entries outlive the parsed document.
         return models.EnumerateArray().Where(m => m.ValueKind == JsonValueKind.Object).Select(m => m.Clone()).ToArray();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model presets with problems: {Problems}")]
+    private static partial void LogPresetProblems(ILogger logger, string problems);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not list the models of backend {Backend}: {Error}")]
     private static partial void LogListingFailed(ILogger logger, string backend, string error);

@@ -12,7 +12,7 @@ internal static class ConfigFile
     private static readonly string[] s_backendFields =
         ["name", "url", "enabled", "key", "prefix", "models", "tags", "weight", "maxConcurrency", "priority", "connectTimeout", "firstByteTimeout", "idleTimeout"];
 
-    private static readonly string[] s_sections = ["backends", "trustedNetworks", "trustedProxies"];
+    private static readonly string[] s_sections = ["backends", "presets", "trustedNetworks", "trustedProxies"];
 
     /// <summary>Reads a configuration file, adding every problem found to <paramref name="problems"/>.</summary>
     public static ConfigContents Read(string path, List<string> problems)
@@ -86,7 +86,7 @@ internal static class ConfigFile
                 }
             }
 
-            return new ConfigContents(backends, TrustedNetworks(root, source, problems), TrustedProxies(root, source, problems));
+            return new ConfigContents(backends, TrustedNetworks(root, source, problems), TrustedProxies(root, source, problems)) { Presets = Presets(root, source, problems) };
         }
     }
 
@@ -104,6 +104,51 @@ internal static class ConfigFile
         }
 
         return list;
+    }
+
+    // "presets": [{"name": "support-bot", "model": "llama3.2", "system": "…", "options": {"temperature": 0.2}}]
+    private static List<Catalog.ModelPreset> Presets(JsonElement root, string source, List<string> problems)
+    {
+        var presets = new List<Catalog.ModelPreset>();
+        if (List(root, "presets", source, problems) is not { } list)
+        {
+            return presets;
+        }
+
+        var index = 0;
+        foreach (var item in list.EnumerateArray())
+        {
+            var where = $"{source}: presets[{index++}]";
+            if (Catalog.PresetDefinitions.Read(item, where, problems, Catalog.PresetOrigin.Config) is not { } preset)
+            {
+                continue;
+            }
+
+            if (presets.Find(p => p.Key == preset.Key) is { } same)
+            {
+                problems.Add($"{where}: the preset name '{preset.Name}' is used twice (also by '{same.Name}'); each preset needs a name of its own");
+            }
+            else if (presets.Find(p => p.Key == preset.BaseKey) is not null)
+            {
+                problems.Add($"{where}: its base '{preset.Model}' is a preset; a preset's \"model\" is a model the backends list");
+            }
+            else
+            {
+                presets.Add(preset);
+            }
+        }
+
+        // A base named after a preset defined further down the list.
+        foreach (var preset in presets.ToArray())
+        {
+            if (presets.Exists(p => p.Key == preset.BaseKey))
+            {
+                problems.Add($"{source}: preset '{preset.Name}': its base '{preset.Model}' is a preset; a preset's \"model\" is a model the backends list");
+                presets.Remove(preset);
+            }
+        }
+
+        return presets;
     }
 
     // "trustedNetworks": [{"cidr": "10.0.0.0/8", "role": "user"}]
@@ -372,5 +417,8 @@ internal static class ConfigFile
 /// <summary>What a configuration file holds.</summary>
 internal sealed record ConfigContents(IReadOnlyList<BackendOptions> Backends, IReadOnlyList<Access.TrustedNetwork> TrustedNetworks, IReadOnlyList<System.Net.IPNetwork> TrustedProxies)
 {
+    /// <summary>The model presets of the file's <c>"presets"</c> list.</summary>
+    public IReadOnlyList<Catalog.ModelPreset> Presets { get; init; } = [];
+
     public static ConfigContents Empty { get; } = new([], [], []);
 }

@@ -18,6 +18,7 @@ internal sealed partial class ConfigWatcher : BackgroundService
     private static readonly TimeSpan s_settleTime = TimeSpan.FromSeconds(2);
 
     private readonly BackendFleet _fleet;
+    private readonly Catalog.Presets _presets;
     private readonly CorralSettings _settings;
     private readonly TimeProvider _time;
     private readonly ILogger<ConfigWatcher> _logger;
@@ -26,9 +27,10 @@ internal sealed partial class ConfigWatcher : BackgroundService
     private string? _reported;
     private volatile IReadOnlyList<string> _problems = [];
 
-    public ConfigWatcher(BackendFleet fleet, CorralSettings settings, TimeProvider time, ILogger<ConfigWatcher> logger)
+    public ConfigWatcher(BackendFleet fleet, Catalog.Presets presets, CorralSettings settings, TimeProvider time, ILogger<ConfigWatcher> logger)
     {
         _fleet = fleet;
+        _presets = presets;
         _settings = settings;
         _time = time;
         _logger = logger;
@@ -110,7 +112,8 @@ internal sealed partial class ConfigWatcher : BackgroundService
 
             var problems = new List<string>();
             var wanted = new List<BackendOptions>(_settings.FixedBackends);
-            wanted.AddRange(ConfigFile.ParseBackends(Decode(content), path, problems));
+            var contents = ConfigFile.Parse(Decode(content), path, problems);
+            wanted.AddRange(contents.Backends);
             if (problems.Count == 0)
             {
                 SettingsResolver.ValidateFleet(wanted, rejected: 0, problems);
@@ -136,6 +139,7 @@ internal sealed partial class ConfigWatcher : BackgroundService
                 _problems = [];
             }
 
+            _presets.SetConfigured(contents.Presets);
             var change = _fleet.Apply(wanted, keep: b => b.Origin == BackendOrigin.Api);
             if (change.IsEmpty)
             {

@@ -96,6 +96,7 @@ internal sealed class CorralServer : IAsyncDisposable
         var generated = settings.AuthEnabled ? await keys.EnsureAdminKeyAsync(cancellationToken) : null;
         await keys.LoadAsync(cancellationToken);
         await app.Services.GetRequiredService<ApiBackends>().RestoreAsync(cancellationToken);
+        await app.Services.GetRequiredService<ApiPresets>().SyncAsync(cancellationToken);
         app.Services.GetRequiredService<Readiness>().StoreOpen = true;
 
         try
@@ -162,6 +163,9 @@ internal static class CorralServiceCollectionExtensions
         services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.DrainTimeout + TimeSpan.FromSeconds(5));
         services.AddSingleton<BackendClient>();
         services.AddSingleton<ListingClient>();
+        var presets = new Presets();
+        presets.SetConfigured(settings.Presets);
+        services.AddSingleton(presets);
         services.AddSingleton<ModelCatalog>();
         services.AddHostedService<CatalogRefresher>();
         services.AddHostedService<HealthChecker>();
@@ -177,6 +181,7 @@ internal static class CorralServiceCollectionExtensions
             services.AddSingleton(_ => new PostgresStore(database));
             services.AddSingleton<IKeyStore>(sp => sp.GetRequiredService<PostgresStore>());
             services.AddSingleton<IBackendStore>(sp => sp.GetRequiredService<PostgresStore>());
+            services.AddSingleton<IPresetStore>(sp => sp.GetRequiredService<PostgresStore>());
             services.AddSingleton<IUsageStore>(sp => sp.GetRequiredService<PostgresStore>());
             services.AddSingleton<IAuditStore>(sp => sp.GetRequiredService<PostgresStore>());
             services.AddSingleton<IQuotaStore>(sp => sp.GetRequiredService<PostgresStore>());
@@ -189,12 +194,15 @@ internal static class CorralServiceCollectionExtensions
             var store = new SqliteStore(settings.DataDirectory);
             services.AddSingleton<IKeyStore>(store);
             services.AddSingleton<IBackendStore>(store);
+            services.AddSingleton<IPresetStore>(store);
             services.AddSingleton<IUsageStore>(store);
             services.AddSingleton<IAuditStore>(store);
             services.AddSingleton<IStoreChanges, NoStoreChanges>();
         }
 
         services.AddSingleton<ApiBackends>();
+        services.AddSingleton<ApiPresets>();
+        services.AddSingleton<PresetEndpoints>();
         services.AddSingleton<FleetAdminEndpoints>();
         services.AddSingleton<FleetEvents>();
         services.AddSingleton<ModelUnloader>();

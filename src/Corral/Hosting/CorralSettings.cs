@@ -120,6 +120,9 @@ internal sealed record CorralSettings
     /// <summary>Proxies whose <c>X-Forwarded-For</c> names the client (<c>--trusted-proxy</c>, <c>"trustedProxies"</c>).</summary>
     public IReadOnlyList<System.Net.IPNetwork> TrustedProxies { get; init; } = [];
 
+    /// <summary>The model presets of the configuration file as read at start-up (a reload applies the file's own).</summary>
+    public IReadOnlyList<Catalog.ModelPreset> Presets { get; init; } = [];
+
     /// <summary>How long a client may take no byte of its answer before it loses the answer and the backend request is cancelled.</summary>
     public TimeSpan ClientStallTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -6,17 +6,18 @@ namespace Corral.Hosting;
 
 /// <summary>
 /// Keeps what this Corral holds in memory in line with a database it shares with other Corrals: when one of them
-/// changes keys or backends (<see cref="IStoreChanges"/>, within a second or two), the key ring and the API-added
-/// backends are read again; and every 30 s all the same, should a notification be lost. Notifications that arrive
+/// changes keys, backends or presets (<see cref="IStoreChanges"/>, within a second or two), the key ring, the API-added
+/// backends and presets are read again; and every 30 s all the same, should a notification be lost. Notifications that arrive
 /// while a reload runs are folded into one more reload. Does nothing on the embedded SQLite store.
 /// </summary>
-internal sealed partial class ReplicaSync(IStoreChanges changes, KeyRing keys, ApiBackends backends, TimeProvider time, ILogger<ReplicaSync> logger) : BackgroundService
+internal sealed partial class ReplicaSync(IStoreChanges changes, KeyRing keys, ApiBackends backends, ApiPresets presets, TimeProvider time, ILogger<ReplicaSync> logger) : BackgroundService
 {
     private static readonly TimeSpan s_poll = TimeSpan.FromSeconds(30);
 
     private TaskCompletionSource _signal = NewSignal();
     private int _keys;
     private int _backends;
+    private int _presets;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -35,10 +36,10 @@ internal sealed partial class ReplicaSync(IStoreChanges changes, KeyRing keys, A
                 stoppingToken.ThrowIfCancellationRequested();
                 // A new signal before the flags are read: a notification from now on wakes the next round.
                 Interlocked.Exchange(ref _signal, NewSignal());
-                var (reloadKeys, reloadBackends) = signalled
-                    ? (Interlocked.Exchange(ref _keys, 0) == 1, Interlocked.Exchange(ref _backends, 0) == 1)
-                    : (true, true);
-                await ReloadAsync(reloadKeys, reloadBackends, stoppingToken);
+                var (reloadKeys, reloadBackends, reloadPresets) = signalled
+                    ? (Interlocked.Exchange(ref _keys, 0) == 1, Interlocked.Exchange(ref _backends, 0) == 1, Interlocked.Exchange(ref _presets, 0) == 1)
+                    : (true, true, true);
+                await ReloadAsync(reloadKeys, reloadBackends, reloadPresets, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -50,7 +51,7 @@ internal sealed partial class ReplicaSync(IStoreChanges changes, KeyRing keys, A
         }
     }
 
-    private async Task ReloadAsync(bool reloadKeys, bool reloadBackends, CancellationToken cancellationToken)
+    private async Task ReloadAsync(bool reloadKeys, bool reloadBackends, bool reloadPresets, CancellationToken cancellationToken)
     {
         try
         {
@@ -63,6 +64,11 @@ internal sealed partial class ReplicaSync(IStoreChanges changes, KeyRing keys, A
             {
                 await backends.SyncAsync(cancellationToken);
             }
+
+            if (reloadPresets)
+            {
+                await presets.SyncAsync(cancellationToken);
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -73,7 +79,19 @@ internal sealed partial class ReplicaSync(IStoreChanges changes, KeyRing keys, A
 
     private void OnChanged(StoreTopic topic)
     {
-        Volatile.Write(ref topic == StoreTopic.Keys ? ref _keys : ref _backends, 1);
+        switch (topic)
+        {
+            case StoreTopic.Keys:
+                Volatile.Write(ref _keys, 1);
+                break;
+            case StoreTopic.Backends:
+                Volatile.Write(ref _backends, 1);
+                break;
+            default:
+                Volatile.Write(ref _presets, 1);
+                break;
+        }
+
         Volatile.Read(ref _signal).TrySetResult();
     }
 

@@ -50,6 +50,7 @@ internal static class SettingsResolver
         IReadOnlyList<BackendOptions> fixedBackends = [.. backends];
         var trustedNetworks = args.TrustedNetworks.Select(t => Access.TrustedNetwork.Parse(t, "--trusted-network", problems)).OfType<Access.TrustedNetwork>().ToList();
         var trustedProxies = args.TrustedProxies.Select(t => Access.TrustedNetwork.ParseNetwork(t, "--trusted-proxy", problems)).OfType<System.Net.IPNetwork>().ToList();
+        IReadOnlyList<Catalog.ModelPreset> presets = [];
         if (args.ConfigFile is not null)
         {
             configPath = Path.GetFullPath(args.ConfigFile);
@@ -57,6 +58,7 @@ internal static class SettingsResolver
             var fromFile = file.Backends;
             trustedNetworks.AddRange(file.TrustedNetworks);
             trustedProxies.AddRange(file.TrustedProxies);
+            presets = file.Presets;
             // A config file that lists backends replaces the environment's default backend,
             // but adds to backends given explicitly with --backend.
             if (args.Backends.Count == 0 && NonEmpty(environment("OLLAMA_BASE_URLS")) is null && NonEmpty(environment("OLLAMA_BASE_URL")) is null)
@@ -146,6 +148,7 @@ internal static class SettingsResolver
             KeyInPath = args.KeyInPath,
             TrustedNetworks = trustedNetworks,
             TrustedProxies = trustedProxies,
+            Presets = presets,
             ClientStallTimeout = Seconds(args.ClientStallTimeoutSeconds, "--client-stall-timeout", TimeSpan.FromSeconds(30), problems),
         };
 

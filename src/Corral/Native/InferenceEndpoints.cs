@@ -64,15 +64,35 @@ internal sealed class InferenceEndpoints(InferencePipeline pipeline, CorralSetti
         _ => $"model '{model}' not found",
     };
 
-    /// <summary>A native request: the client's bytes go as they are, unless a prefixed backend needs its own name of the model spliced in.</summary>
+    /// <summary>
+    /// A native request: the client's bytes go as they are, unless a prefixed backend needs its own name of the model
+    /// spliced in, or a preset is applied (then its answers name the preset).
+    /// </summary>
     private sealed class NativeInference(JsonRequestBody body, string field, NativeRoute route) : InferenceRequest
     {
         public override ProxyError NotFound() => ProxyError.NotFound(InferenceEndpoints.NotFound(route, Model));
 
-        public override HttpContent ContentFor(ModelLocation location) =>
-            location.Backend.Options.Prefix is null ? body.ToContent() : body.ToContent([(field, location.NameFor(Model))]);
+        public override HttpContent ContentFor(ModelLocation location)
+        {
+            if (Preset is { } preset)
+            {
+                return PresetBody.Content(PresetBody.Apply(body.Memory.Span, preset, location.NameFor(preset.Model), UpstreamPath, field));
+            }
 
-        public override IRelayConverter ConverterFor(Backend backend, HttpResponseMessage upstream) => new PassThroughConverter();
+            return location.Backend.Options.Prefix is null ? body.ToContent() : body.ToContent([(field, location.NameFor(Model))]);
+        }
+
+        public override IRelayConverter ConverterFor(Backend backend, HttpResponseMessage upstream)
+        {
+            if (Preset is not { } preset)
+            {
+                return new PassThroughConverter();
+            }
+
+            return route == NativeRoute.Show && upstream.IsSuccessStatusCode
+                ? new PresetShowConverter(preset, BaseModel!)
+                : new ModelRenamingConverter(new PassThroughConverter(), Model);
+        }
     }
 }
 

@@ -40,6 +40,14 @@ internal sealed class OpenAiEndpoints(InferencePipeline pipeline, ModelCatalog c
                 }
             }
 
+            foreach (var entry in state.snapshot.Presets)
+            {
+                if (entry is { Base: { } model, Shadowed: null } && state.allowed.Allows(entry.Preset.Name))
+                {
+                    WriteModel(writer, entry.Preset.Name, model.Locations[0]);
+                }
+            }
+
             writer.WriteEndArray();
             writer.WriteEndObject();
         });
@@ -49,8 +57,9 @@ internal sealed class OpenAiEndpoints(InferencePipeline pipeline, ModelCatalog c
     public async Task ModelAsync(HttpContext context)
     {
         var id = (string)context.Request.RouteValues["id"]!;
-        if (await catalog.FindAsync(id, context.RequestAborted) is not { } model
-            || context.Features.Get<Caller>() is { } caller && !caller.Models.Allows(model.Name))
+        var match = await catalog.MatchAsync(id, context.RequestAborted);
+        if (match.Model is not { } model
+            || context.Features.Get<Caller>() is { } caller && !caller.Models.Allows(match.Preset?.Name ?? model.Name))
         {
             await ErrorWriter.WriteAsync(context, ProxyError.NotFound($"model '{id}' not found"));
             return;
@@ -163,6 +172,12 @@ internal sealed class OpenAiEndpoints(InferencePipeline pipeline, ModelCatalog c
 
         public override HttpContent ContentFor(ModelLocation location)
         {
+            if (Preset is { } preset)
+            {
+                // The translation is a native body: the preset applies to it as to a native request's.
+                return PresetBody.Content(PresetBody.Apply(translation.Body, preset, location.NameFor(preset.Model), UpstreamPath));
+            }
+
             var body = location.Backend.Options.Prefix is null ? translation : Translate(route, request, location.NameFor(Model), out _);
             var content = new ByteArrayContent(body.Body!);
             content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
@@ -171,12 +186,17 @@ internal sealed class OpenAiEndpoints(InferencePipeline pipeline, ModelCatalog c
 
         public override IRelayConverter ConverterFor(Backend backend, HttpResponseMessage upstream)
         {
-            var prefix = backend.Options.Prefix;
             if (!upstream.IsSuccessStatusCode)
             {
                 return new UpstreamErrorConverter((int)upstream.StatusCode);
             }
 
+            // A preset's answers name the preset: its native lines are renamed before they are translated.
+            return Preset is null ? Converter(backend, backend.Options.Prefix) : new ModelRenamingConverter(Converter(backend, prefix: null), Model);
+        }
+
+        private IRelayConverter Converter(Backend backend, string? prefix)
+        {
             if (translation.Stream)
             {
                 return route == OpenAiRoute.Chat

@@ -43,20 +43,29 @@ internal sealed class InferencePipeline(ModelCatalog catalog, FleetDispatcher fl
         }
 
         var caller = record?.Caller ?? context.Features.Get<Caller>();
-        if (match.Model is not { } model)
-        {
-            return Unlisted(match.Asked, caller) ?? request.NotFound();
-        }
-
-        if (caller is not null && !caller.Models.Allows(model.Name))
+        // A preset is allowed by its own name, whatever the key may do with its base.
+        var allowedName = match.Preset?.Name ?? match.Model?.Name;
+        if (caller is not null && allowedName is not null && !caller.Models.Allows(allowedName))
         {
             // The key learns nothing about a model it may not use: the answer is the unknown model's, word for word.
             if (record is not null)
             {
-                record.Error = $"not allowed: '{model.Name}' is outside the allow-list of key '{caller.KeyName}'";
+                record.Error = $"not allowed: '{allowedName}' is outside the allow-list of key '{caller.KeyName}'";
             }
 
             return request.NotFound();
+        }
+
+        if (match.Model is not { } model)
+        {
+            return match.Preset is { } orphan
+                ? ProxyError.NotFound($"model '{match.Asked}' is a preset of '{orphan.Model}', which no backend lists")
+                : Unlisted(match.Asked, caller) ?? request.NotFound();
+        }
+
+        if (match.Preset is { } preset)
+        {
+            request.UsePreset(preset, model);
         }
 
         if (caller?.State is { } state && await state.TryStartAsync() is { } refused)

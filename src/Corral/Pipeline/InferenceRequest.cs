@@ -17,14 +17,33 @@ internal abstract class InferenceRequest
     /// <summary>The native path the backend is called on (<c>/api/chat</c>, <c>/api/generate</c>, <c>/api/embed</c>…).</summary>
     public required string UpstreamPath { get; init; }
 
-    /// <summary>The request's <c>keep_alive</c>: how long the model stays loaded after it.</summary>
-    public TimeSpan? KeepAlive { get; init; }
+    private TimeSpan? _keepAlive;
+
+    /// <summary>The request's <c>keep_alive</c>: how long the model stays loaded after it (a preset's wins).</summary>
+    public TimeSpan? KeepAlive { get => _keepAlive; init => _keepAlive = value; }
+
+    /// <summary>The preset the client named, once the catalog found it (<see cref="UsePreset"/>), or null.</summary>
+    public ModelPreset? Preset { get; private set; }
+
+    /// <summary>The catalog id of the preset's base, with <see cref="Preset"/>.</summary>
+    public string? BaseModel { get; private set; }
 
     /// <summary>A stickiness key (X-Corral-Session, or OpenAI's <c>user</c>), or null.</summary>
     public string? Session { get; init; }
 
     /// <summary>Whether the request runs the model and so takes a slot (show does not).</summary>
     public bool TakesSlot { get; init; } = true;
+
+    /// <summary>
+    /// The client named <paramref name="preset"/>, which runs on <paramref name="baseModel"/>: the body sent and the
+    /// answers' shape follow it (<see cref="ContentFor"/>, <see cref="ConverterFor"/>), its keep_alive wins.
+    /// </summary>
+    public void UsePreset(ModelPreset preset, CatalogModel baseModel)
+    {
+        Preset = preset;
+        BaseModel = baseModel.Name;
+        _keepAlive = preset.KeepAliveSpan ?? _keepAlive;
+    }
 
     /// <summary>The answer for a model no backend lists, in the surface's own words.</summary>
     public abstract ProxyError NotFound();

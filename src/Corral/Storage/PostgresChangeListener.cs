@@ -90,6 +90,7 @@ internal sealed partial class PostgresChangeListener : IStoreChanges, IHostedSer
                 // Whatever changed before this LISTEN (while disconnected, or between loading and starting) was not heard.
                 Raise(StoreTopic.Keys);
                 Raise(StoreTopic.Backends);
+                Raise(StoreTopic.Presets);
                 while (true)
                 {
                     await connection.WaitAsync(stopping);
@@ -142,6 +143,10 @@ internal sealed partial class PostgresChangeListener : IStoreChanges, IHostedSer
         else if (topicName.Equals("backends", StringComparison.OrdinalIgnoreCase))
         {
             Raise(StoreTopic.Backends);
+        }
+        else if (topicName.Equals("presets", StringComparison.OrdinalIgnoreCase))
+        {
+            Raise(StoreTopic.Presets);
         }
     }
 

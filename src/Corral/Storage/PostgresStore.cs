@@ -9,7 +9,7 @@ namespace Corral.Storage;
 /// rollups (PostgresStore.Usage.cs), in one database that several Corral processes may share. Writes to keys and
 /// backends notify the others in the same transaction (<see cref="PostgresChangeListener"/>). See Storage/README.md.
 /// </summary>
-internal sealed partial class PostgresStore : IKeyStore, IBackendStore, IAuditStore, IQuotaStore, IDisposable
+internal sealed partial class PostgresStore : IKeyStore, IBackendStore, IPresetStore, IAuditStore, IQuotaStore, IDisposable
 {
     /// <summary>The channel of <c>NOTIFY</c>: its payload is the topic (<c>keys</c>, <c>backends</c>), a space and the id of the Corral that wrote.</summary>
     public const string ChangesChannel = "corral_changes";
@@ -126,6 +126,17 @@ internal sealed partial class PostgresStore : IKeyStore, IBackendStore, IAuditSt
         // The count and sum of the rollups' times to first byte, for their average; 0 in the hours rolled up before.
         """
         ALTER TABLE usage_hourly ADD COLUMN ttft_count bigint NOT NULL DEFAULT 0, ADD COLUMN ttft_sum_us bigint NOT NULL DEFAULT 0;
+        """,
+        // Model presets added through the admin API (definition: the JSON of the body), as backends are kept.
+        """
+        CREATE TABLE presets (
+            id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            name        text NOT NULL,
+            definition  text NOT NULL,
+            created_at  timestamptz NOT NULL,
+            updated_at  timestamptz NOT NULL
+        );
+        CREATE UNIQUE INDEX presets_name ON presets (lower(name));
         """,
     ];
 
@@ -302,33 +313,50 @@ internal sealed partial class PostgresStore : IKeyStore, IBackendStore, IAuditSt
             : new NpgsqlParameter<byte[]> { TypedValue = key.PreviousHash });
     }
 
-    public async Task<IReadOnlyList<StoredBackend>> ListBackendsAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<StoredBackend>> ListBackendsAsync(CancellationToken cancellationToken) =>
+        [.. (await ListDefinitionsAsync("backends", "options", cancellationToken)).Select(r => new StoredBackend(r.Name, r.Json, r.UpdatedAt))];
+
+    public Task SaveBackendAsync(StoredBackend backend, CancellationToken cancellationToken) =>
+        SaveDefinitionAsync(StoreTopic.Backends, "backends", "options", backend.Name, backend.OptionsJson, backend.UpdatedAt, cancellationToken);
+
+    public Task<bool> DeleteBackendAsync(string name, CancellationToken cancellationToken) => DeleteDefinitionAsync(StoreTopic.Backends, "backends", name, cancellationToken);
+
+    public async Task<IReadOnlyList<StoredPreset>> ListPresetsAsync(CancellationToken cancellationToken) =>
+        [.. (await ListDefinitionsAsync("presets", "definition", cancellationToken)).Select(r => new StoredPreset(r.Name, r.Json, r.UpdatedAt))];
+
+    public Task SavePresetAsync(StoredPreset preset, CancellationToken cancellationToken) =>
+        SaveDefinitionAsync(StoreTopic.Presets, "presets", "definition", preset.Name, preset.DefinitionJson, preset.UpdatedAt, cancellationToken);
+
+    public Task<bool> DeletePresetAsync(string name, CancellationToken cancellationToken) => DeleteDefinitionAsync(StoreTopic.Presets, "presets", name, cancellationToken);
+
+    // Backends and presets added through the admin API are kept alike: a name, compared without case as in SQLite,
+    // and its JSON, in the order first added. The table and column names are this class's constants, never input.
+    private async Task<List<(string Name, string Json, DateTimeOffset UpdatedAt)>> ListDefinitionsAsync(string table, string column, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand("SELECT name, options, updated_at FROM backends ORDER BY created_at, id;");
+        await using var command = _dataSource.CreateCommand($"SELECT name, {column}, updated_at FROM {table} ORDER BY created_at, id;");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var backends = new List<StoredBackend>();
+        var rows = new List<(string, string, DateTimeOffset)>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            backends.Add(new StoredBackend(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)));
+            rows.Add((reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)));
         }
 
-        return backends;
+        return rows;
     }
 
-    // Names are compared without case, as in SQLite (backend names are ASCII).
-    public async Task SaveBackendAsync(StoredBackend backend, CancellationToken cancellationToken) =>
-        await ChangeAsync(StoreTopic.Backends, """
-            INSERT INTO backends (name, options, created_at, updated_at) VALUES ($1, $2, $3, $3)
-            ON CONFLICT ((lower(name))) DO UPDATE SET options = excluded.options, updated_at = excluded.updated_at;
+    private async Task SaveDefinitionAsync(StoreTopic topic, string table, string column, string name, string json, DateTimeOffset at, CancellationToken cancellationToken) =>
+        await ChangeAsync(topic, $"""
+            INSERT INTO {table} (name, {column}, created_at, updated_at) VALUES ($1, $2, $3, $3)
+            ON CONFLICT ((lower(name))) DO UPDATE SET {column} = excluded.{column}, updated_at = excluded.updated_at;
             """, command =>
             {
-                command.Parameters.Add(Text(backend.Name));
-                command.Parameters.Add(Text(backend.OptionsJson));
-                command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = backend.UpdatedAt.ToUniversalTime() });
+                command.Parameters.Add(Text(name));
+                command.Parameters.Add(Text(json));
+                command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = at.ToUniversalTime() });
             }, cancellationToken);
 
-    public async Task<bool> DeleteBackendAsync(string name, CancellationToken cancellationToken) =>
-        await ChangeAsync(StoreTopic.Backends, "DELETE FROM backends WHERE lower(name) = lower($1);", command => command.Parameters.Add(Text(name)), cancellationToken) > 0;
+    private async Task<bool> DeleteDefinitionAsync(StoreTopic topic, string table, string name, CancellationToken cancellationToken) =>
+        await ChangeAsync(topic, $"DELETE FROM {table} WHERE lower(name) = lower($1);", command => command.Parameters.Add(Text(name)), cancellationToken) > 0;
 
     public async Task AddAuditEventAsync(AuditEvent audit, CancellationToken cancellationToken)
     {

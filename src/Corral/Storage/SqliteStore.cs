@@ -8,7 +8,7 @@ namespace Corral.Storage;
 /// The embedded SQLite store: one file, <c>corral.db</c>, in the data folder: API keys, API-added backends, usage
 /// records and their rollups (SqliteStore.Usage.cs; see Storage/README.md).
 /// </summary>
-internal sealed partial class SqliteStore : IKeyStore, IBackendStore, IAuditStore
+internal sealed partial class SqliteStore : IKeyStore, IBackendStore, IPresetStore, IAuditStore
 {
     // Each entry upgrades the schema by one version (PRAGMA user_version); never edit a shipped entry.
     private static readonly string[] s_migrations =
@@ -116,6 +116,15 @@ internal sealed partial class SqliteStore : IKeyStore, IBackendStore, IAuditStor
         """
         ALTER TABLE usage_hourly ADD COLUMN ttft_count INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE usage_hourly ADD COLUMN ttft_sum_us INTEGER NOT NULL DEFAULT 0;
+        """,
+        // Model presets added through the admin API (definition: the JSON of the body), as backends are kept.
+        """
+        CREATE TABLE presets (
+            name        TEXT PRIMARY KEY COLLATE NOCASE,
+            definition  TEXT NOT NULL,
+            created_at  TEXT NOT NULL,
+            updated_at  TEXT NOT NULL
+        );
         """,
     ];
 
@@ -271,40 +280,58 @@ internal sealed partial class SqliteStore : IKeyStore, IBackendStore, IAuditStor
 
     private static DateTimeOffset? OptionalTime(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : ParseTime(reader.GetString(ordinal));
 
-    public async Task<IReadOnlyList<StoredBackend>> ListBackendsAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<StoredBackend>> ListBackendsAsync(CancellationToken cancellationToken) =>
+        [.. (await ListDefinitionsAsync("backends", "options", cancellationToken)).Select(r => new StoredBackend(r.Name, r.Json, r.UpdatedAt))];
+
+    public Task SaveBackendAsync(StoredBackend backend, CancellationToken cancellationToken) =>
+        SaveDefinitionAsync("backends", "options", backend.Name, backend.OptionsJson, backend.UpdatedAt, cancellationToken);
+
+    public Task<bool> DeleteBackendAsync(string name, CancellationToken cancellationToken) => DeleteDefinitionAsync("backends", name, cancellationToken);
+
+    public async Task<IReadOnlyList<StoredPreset>> ListPresetsAsync(CancellationToken cancellationToken) =>
+        [.. (await ListDefinitionsAsync("presets", "definition", cancellationToken)).Select(r => new StoredPreset(r.Name, r.Json, r.UpdatedAt))];
+
+    public Task SavePresetAsync(StoredPreset preset, CancellationToken cancellationToken) =>
+        SaveDefinitionAsync("presets", "definition", preset.Name, preset.DefinitionJson, preset.UpdatedAt, cancellationToken);
+
+    public Task<bool> DeletePresetAsync(string name, CancellationToken cancellationToken) => DeleteDefinitionAsync("presets", name, cancellationToken);
+
+    // Backends and presets added through the admin API are kept alike: a name (without case) and its JSON, in the
+    // order first added. The table and column names are this class's constants, never input.
+    private async Task<List<(string Name, string Json, DateTimeOffset UpdatedAt)>> ListDefinitionsAsync(string table, string column, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name, options, updated_at FROM backends ORDER BY created_at, rowid;";
+        command.CommandText = $"SELECT name, {column}, updated_at FROM {table} ORDER BY created_at, rowid;";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var backends = new List<StoredBackend>();
+        var rows = new List<(string, string, DateTimeOffset)>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            backends.Add(new StoredBackend(reader.GetString(0), reader.GetString(1), ParseTime(reader.GetString(2))));
+            rows.Add((reader.GetString(0), reader.GetString(1), ParseTime(reader.GetString(2))));
         }
 
-        return backends;
+        return rows;
     }
 
-    public async Task SaveBackendAsync(StoredBackend backend, CancellationToken cancellationToken)
+    private async Task SaveDefinitionAsync(string table, string column, string name, string json, DateTimeOffset at, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO backends (name, options, created_at, updated_at) VALUES ($name, $options, $at, $at)
-            ON CONFLICT (name) DO UPDATE SET options = excluded.options, updated_at = excluded.updated_at;
+        command.CommandText = $"""
+            INSERT INTO {table} (name, {column}, created_at, updated_at) VALUES ($name, $json, $at, $at)
+            ON CONFLICT (name) DO UPDATE SET {column} = excluded.{column}, updated_at = excluded.updated_at;
             """;
-        command.Parameters.AddWithValue("$name", backend.Name);
-        command.Parameters.AddWithValue("$options", backend.OptionsJson);
-        command.Parameters.AddWithValue("$at", FormatTime(backend.UpdatedAt));
+        command.Parameters.AddWithValue("$name", name);
+        command.Parameters.AddWithValue("$json", json);
+        command.Parameters.AddWithValue("$at", FormatTime(at));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async Task<bool> DeleteBackendAsync(string name, CancellationToken cancellationToken)
+    private async Task<bool> DeleteDefinitionAsync(string table, string name, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM backends WHERE name = $name;";
+        command.CommandText = $"DELETE FROM {table} WHERE name = $name;";
         command.Parameters.AddWithValue("$name", name);
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }

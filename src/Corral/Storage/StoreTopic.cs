@@ -8,4 +8,7 @@ internal enum StoreTopic
 
     /// <summary>Backends added, changed or removed through the admin API.</summary>
     Backends,
+
+    /// <summary>Model presets added, changed or removed through the admin API.</summary>
+    Presets,
 }

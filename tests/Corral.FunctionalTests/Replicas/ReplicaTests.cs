@@ -70,6 +70,24 @@ public sealed class ReplicaTests
     }
 
     [PostgresFact]
+    public async Task PresetAddedAndRemovedOnOne_TheOtherServesItWithinTwoSeconds()
+    {
+        await using var database = await TestPostgres.CreateDatabaseAsync();
+        await using var sim = await Sim.StartAsync("llama3.2");
+        await using var a = await ReplicaAsync(sim, database.ConnectionString);
+        await using var b = await ReplicaAsync(sim, database.ConnectionString);
+        using var adminA = a.Client();
+        using var adminB = b.Client();
+        var preset = Chat.Replace("\"llama3.2\"", "\"support-bot\"", StringComparison.Ordinal);
+
+        (await adminA.PostJsonAsync("/admin/api/presets", """{"name":"support-bot","model":"llama3.2","system":"Be brief."}""")).StatusCode.Should().Be(HttpStatusCode.Created);
+        await Eventually.WaitUntilAsync(async () => (await adminB.PostJsonAsync("/api/chat", preset)).StatusCode == HttpStatusCode.OK, "b serves the preset added on a", s_propagation);
+
+        (await adminB.DeleteAsync("/admin/api/presets/support-bot")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        await Eventually.WaitUntilAsync(async () => (await adminA.GetAsync("/admin/api/presets/support-bot")).StatusCode == HttpStatusCode.NotFound, "a lets go of the preset removed on b", s_propagation);
+    }
+
+    [PostgresFact]
     public async Task RequestsPerMinute_HeldAcrossReplicas()
     {
         await using var database = await TestPostgres.CreateDatabaseAsync();

@@ -218,7 +218,7 @@ public sealed class CatalogSnapshotTests
         var settings = new CorralSettings();
         using var client = new BackendClient(settings);
         var fleet = new BackendFleet([Options("plain"), Options("gpu", prefix: "gpu1"), Options("big", prefix: "gpu1-big")]);
-        var catalog = new ModelCatalog(fleet, new ListingClient(client, settings), settings, TimeProvider.System, NullLogger<ModelCatalog>.Instance);
+        var catalog = new ModelCatalog(fleet, new ListingClient(client, settings), settings, TimeProvider.System, NullLogger<ModelCatalog>.Instance, new Presets());
 
         catalog.KeyOf(requested).Should().Be(ModelCatalog.KeyFor(prefix, upstream));
     }
@@ -230,7 +230,7 @@ public sealed class CatalogSnapshotTests
         using var client = new BackendClient(settings);
         BackendOptions[] options = [Options("plain"), Options("gpu", prefix: "gpu1")];
         var fleet = new BackendFleet(options);
-        var catalog = new ModelCatalog(fleet, new ListingClient(client, settings), settings, TimeProvider.System, NullLogger<ModelCatalog>.Instance);
+        var catalog = new ModelCatalog(fleet, new ListingClient(client, settings), settings, TimeProvider.System, NullLogger<ModelCatalog>.Instance, new Presets());
         var snapshot = CatalogSnapshot.Build(
             [Listing(fleet.All[0], Entry("llama3.2:latest", DigestOne)), Listing(fleet.All[1], Entry("llama3.2:latest", DigestTwo))],
             Now);

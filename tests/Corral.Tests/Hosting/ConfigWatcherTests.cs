@@ -29,7 +29,7 @@ public sealed class ConfigWatcherTests : IDisposable
             Backends = [.. fixedBackends ?? [], .. fromFile],
         };
         var fleet = new BackendFleet(settings.Backends, settings);
-        return (new ConfigWatcher(fleet, settings, TimeProvider.System, _logger), fleet);
+        return (new ConfigWatcher(fleet, new Corral.Catalog.Presets(), settings, TimeProvider.System, _logger), fleet);
     }
 
     private static string[] Names(BackendFleet fleet) => fleet.All.Select(b => b.Name).ToArray();

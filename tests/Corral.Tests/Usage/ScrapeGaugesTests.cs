@@ -93,7 +93,7 @@ public sealed class ScrapeGaugesTests
         _registry,
         _fleet,
         new SlotScheduler(_settings, _time),
-        new ModelCatalog(_fleet, null!, _settings, _time, NullLogger<ModelCatalog>.Instance),
+        new ModelCatalog(_fleet, null!, _settings, _time, NullLogger<ModelCatalog>.Instance, new Corral.Catalog.Presets()),
         _time,
         buffer,
         log);

@@ -1,0 +1,116 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Corral.Forwarding;
+
+/// <summary>
+/// Puts the name the client asked for in the top-level <c>model</c> field of each line of a native answer (or of
+/// its one JSON body), then hands the line to <paramref name="inner"/>: a preset runs on its base, and the backend
+/// names the base, but answers name the model as the client asked for it. A line split across reads is joined
+/// first; a line that is not JSON passes as it is.
+/// </summary>
+internal sealed class ModelRenamingConverter(IRelayConverter inner, string model) : IRelayConverter
+{
+    private readonly byte[] _model = JsonSerializer.SerializeToUtf8Bytes(model, JsonRequestBodyJson.Default.String);
+    private readonly ArrayBufferWriter<byte> _partial = new(256);
+
+    public bool Streams => inner.Streams;
+
+    public bool Finished => inner.Finished;
+
+    public int PromptTokens => inner.PromptTokens;
+
+    public int CompletionTokens => inner.CompletionTokens;
+
+    public string? Error => inner.Error;
+
+    public void Begin(HttpContext context, HttpResponseMessage upstream)
+    {
+        inner.Begin(context, upstream);
+        // The name may be longer or shorter than the backend's: the backend's length no longer holds.
+        context.Response.ContentLength = null;
+    }
+
+    public void Convert(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output)
+    {
+        var rest = chunk;
+        while (!inner.Finished && rest.IndexOf((byte)'\n') is var at and >= 0)
+        {
+            if (_partial.WrittenCount > 0)
+            {
+                _partial.Write(rest[..(at + 1)]);
+                Line(_partial.WrittenSpan, output);
+                _partial.Clear();
+            }
+            else
+            {
+                Line(rest[..(at + 1)], output);
+            }
+
+            rest = rest[(at + 1)..];
+        }
+
+        if (!inner.Finished && !rest.IsEmpty)
+        {
+            _partial.Write(rest);
+        }
+    }
+
+    public ValueTask<bool> CompleteAsync(HttpContext? context, IBufferWriter<byte> output)
+    {
+        if (_partial.WrittenCount > 0 && !inner.Finished)
+        {
+            Line(_partial.WrittenSpan, output);
+            _partial.Clear();
+        }
+
+        return inner.CompleteAsync(context, output);
+    }
+
+    public bool Fail(string message, IBufferWriter<byte> output) => inner.Fail(message, output);
+
+    private void Line(ReadOnlySpan<byte> line, IBufferWriter<byte> output)
+    {
+        if (ModelValue(line) is not { } value)
+        {
+            inner.Convert(line, output);
+            return;
+        }
+
+        var renamed = new byte[line.Length - value.End.Value + value.Start.Value + _model.Length];
+        line[..value.Start.Value].CopyTo(renamed);
+        _model.CopyTo(renamed.AsSpan(value.Start.Value));
+        line[value.End.Value..].CopyTo(renamed.AsSpan(value.Start.Value + _model.Length));
+        inner.Convert(renamed, output);
+    }
+
+    // Where the top-level "model" string of a JSON object line is, quotes included; null when there is none.
+    private static Range? ModelValue(ReadOnlySpan<byte> line)
+    {
+        var reader = new Utf8JsonReader(line);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isModel = reader.ValueTextEquals("model"u8);
+                reader.Read();
+                if (isModel && reader.TokenType == JsonTokenType.String)
+                {
+                    return (int)reader.TokenStartIndex..(int)reader.BytesConsumed;
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return null;
+    }
+}
