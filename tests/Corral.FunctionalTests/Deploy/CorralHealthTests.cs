@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Corral.FunctionalTests.Infrastructure;
 
 namespace Corral.FunctionalTests.Deploy;
@@ -36,10 +34,7 @@ public sealed class CorralHealthTests
     [Fact]
     public async Task ClosedPort_ExitsOne_SayingSo()
     {
-        using var taken = new TcpListener(IPAddress.Loopback, 0);
-        taken.Start();
-        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
-        taken.Stop();
+        var port = Ports.Free();
 
         var (exitCode, output, error) = await CorralCli.RunAsync(["health", "--url", $"http://127.0.0.1:{port}"]);
 

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Corral.Fleet;
 using Corral.FunctionalTests.Infrastructure;
@@ -127,9 +126,7 @@ public sealed class BackendDiagnosisTests
 
     private static BackendOptions Dead(string name, out int port)
     {
-        using var taken = new TcpListener(IPAddress.Loopback, 0);
-        taken.Start();
-        port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        port = Ports.Free();
         return new BackendOptions { Name = name, Url = new Uri($"http://127.0.0.1:{port}") };
     }
 

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Corral.FunctionalTests.Infrastructure;
 
@@ -21,13 +19,6 @@ public sealed class ContainerDoctorTests : IDisposable
     private static string Text(JsonElement element, string name) => element.GetProperty(name).GetString() ?? string.Empty;
 
     private static string[] Recreate(JsonElement container) => container.GetProperty("recreate").EnumerateArray().Select(c => c.GetString()!).ToArray();
-
-    private static int ClosedPort()
-    {
-        using var taken = new TcpListener(IPAddress.Loopback, 0);
-        taken.Start();
-        return ((IPEndPoint)taken.LocalEndpoint).Port;
-    }
 
     // The words a POSIX shell makes of a command line: what the printed command would run with.
     private static async Task<string[]> ShellWordsAsync(string command)
@@ -105,7 +96,7 @@ public sealed class ContainerDoctorTests : IDisposable
     [Fact]
     public async Task ClosedPort_FromInside_IsRefused_WithTheOllamaHostFix()
     {
-        var closed = ClosedPort();
+        var closed = Ports.Free();
         _standIns.With("docker").Container("docker", "open-webui", [$"OLLAMA_BASE_URL=http://127.0.0.1:{closed}"], network: "host");
 
         var (exitCode, container) = await _standIns.ContainerAsync("open-webui");

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Corral.Doctor;
 using Corral.FunctionalTests.Infrastructure;
 
@@ -45,10 +44,7 @@ public sealed class DoctorTests
     [Fact]
     public async Task NothingListens_TcpFails_WithTheOllamaHostFix_LaterChecksSkipped()
     {
-        using var taken = new TcpListener(IPAddress.Loopback, 0);
-        taken.Start();
-        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
-        taken.Stop();
+        var port = Ports.Free();
 
         var target = await Doctor().CheckAsync($"http://127.0.0.1:{port}", []);
 
@@ -182,7 +178,7 @@ public sealed class DoctorTests
     public async Task Discovery_UrlsGivenByHand_AreCandidatesForEachOther_ButAFleetsBackendsAreNot()
     {
         await using var sim = await Sim.StartAsync("llama3.2");
-        var closed = ClosedPort();
+        var closed = Ports.Free();
         var failing = $"http://127.0.0.2:{closed}";
 
         var alternatives = await DoctorRun.RunAsync([new(failing), new(Url(sim))], fleet: false, [], TimeSpan.FromSeconds(2), s_host, _ => null, CancellationToken.None);
@@ -204,7 +200,7 @@ public sealed class DoctorTests
         var environment = new Dictionary<string, string?> { ["OLLAMA_HOST"] = $"0.0.0.0:{sim.BaseAddress.Port}" };
 
         var report = await DoctorRun.RunAsync(
-            [new($"http://127.0.0.2:{ClosedPort()}"), new(corral.BaseAddress.ToString())], fleet: false, [], TimeSpan.FromSeconds(2), s_host, v => environment.GetValueOrDefault(v), CancellationToken.None);
+            [new($"http://127.0.0.2:{Ports.Free()}"), new(corral.BaseAddress.ToString())], fleet: false, [], TimeSpan.FromSeconds(2), s_host, v => environment.GetValueOrDefault(v), CancellationToken.None);
 
         report.Targets[0].Found.Select(f => f.Url).Should().Contain(Url(sim)).And.NotContain(corral.BaseAddress.ToString().TrimEnd('/'));
         report.Recommendation.Should().Be(Url(sim));
@@ -259,7 +255,7 @@ public sealed class DoctorTests
         try
         {
             var fine = await DoctorRun.RunAsync([new(Url(sim))], fleet: false, [], TimeSpan.FromSeconds(2), s_host, _ => null, CancellationToken.None);
-            var elsewhere = await DoctorRun.RunAsync([new($"http://127.0.0.2:{ClosedPort()}"), new(Url(sim))], fleet: false, [], TimeSpan.FromSeconds(2), s_host, _ => null, CancellationToken.None);
+            var elsewhere = await DoctorRun.RunAsync([new($"http://127.0.0.2:{Ports.Free()}"), new(Url(sim))], fleet: false, [], TimeSpan.FromSeconds(2), s_host, _ => null, CancellationToken.None);
             var said = new StringWriter();
 
             Corral.Cli.DoctorCommand.Fix(fine, path, said).Should().BeTrue();
@@ -278,7 +274,7 @@ public sealed class DoctorTests
     public async Task Print_ListsWhatDiscoveryFound_AndTheRecommendation_InColourOnlyWhenAsked()
     {
         await using var sim = await Sim.StartAsync("llama3.2");
-        var report = await DoctorRun.RunAsync([new($"http://127.0.0.2:{ClosedPort()}"), new(Url(sim))], fleet: false, [], TimeSpan.FromSeconds(2), s_host, _ => null, CancellationToken.None);
+        var report = await DoctorRun.RunAsync([new($"http://127.0.0.2:{Ports.Free()}"), new(Url(sim))], fleet: false, [], TimeSpan.FromSeconds(2), s_host, _ => null, CancellationToken.None);
         var plain = new StringWriter();
         var coloured = new StringWriter();
 
@@ -287,12 +283,5 @@ public sealed class DoctorTests
 
         plain.ToString().Should().Contain("Ollama answers elsewhere:").And.Contain($"{Url(sim)}  Ollama 0.12.6, 1 model").And.Contain($"Recommended: {Url(sim)}").And.NotContain("\u001b[");
         coloured.ToString().Should().Contain("\u001b[31mfail").And.Contain("\u001b[32mok");
-    }
-
-    private static int ClosedPort()
-    {
-        using var taken = new TcpListener(IPAddress.Loopback, 0);
-        taken.Start();
-        return ((IPEndPoint)taken.LocalEndpoint).Port;
     }
 }

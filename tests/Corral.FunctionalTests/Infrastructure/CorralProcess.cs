@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
@@ -27,7 +26,7 @@ internal sealed class CorralProcess : IAsyncDisposable
     /// <summary>Starts <c>corral serve</c> on a free port in front of <paramref name="backend"/> and waits until it is ready.</summary>
     public static async Task<CorralProcess> StartAsync(Uri backend, string dataDirectory, params string[] arguments)
     {
-        var port = FreePort();
+        var port = Ports.Free();
         var listen = $"http://127.0.0.1:{port}";
         var info = new ProcessStartInfo("dotnet")
         {
@@ -119,11 +118,4 @@ internal sealed class CorralProcess : IAsyncDisposable
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using Corral.FunctionalTests.Infrastructure;
 
@@ -53,7 +52,7 @@ public sealed class PostgresTests
         var data = Path.Combine(Path.GetTempPath(), "corral-ft-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var (exitCode, output) = await ServeAsync("--database", $"postgres://corral:s3cret-pw@127.0.0.1:{FreePort()}/corral", "--data", data);
+            var (exitCode, output) = await ServeAsync("--database", $"postgres://corral:s3cret-pw@127.0.0.1:{Ports.Free()}/corral", "--data", data);
 
             exitCode.Should().Be(2);
             output.Should().Contain("--database: cannot open the PostgreSQL database corral@127.0.0.1:").And.Contain("Corral did not start");
@@ -105,7 +104,7 @@ public sealed class PostgresTests
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in (string[])[Path.Combine(AppContext.BaseDirectory, "corral.dll"), "serve", "--listen", "http://127.0.0.1:0",
-            "--backend", $"http://127.0.0.1:{FreePort()}", "--admin-key", CorralInstance.AdminKey, "--request-log", "off", .. arguments])
+            "--backend", $"http://127.0.0.1:{Ports.Free()}", "--admin-key", CorralInstance.AdminKey, "--request-log", "off", .. arguments])
         {
             info.ArgumentList.Add(argument);
         }
@@ -117,12 +116,5 @@ public sealed class PostgresTests
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await process.WaitForExitAsync(deadline.Token);
         return (process.ExitCode, await output + await error);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
