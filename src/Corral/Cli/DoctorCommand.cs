@@ -150,7 +150,7 @@ internal static class DoctorCommand
             output.WriteLine($"--fix: {path}: backends[{change.Index}].url \"{change.From}\" -> \"{change.To}\"");
         }
 
-        foreach (var (from, to) in replacements.Where(r => !changes.Any(c => c.To == r.Value && SameUrl(c.From, r.Key))))
+        foreach (var (from, to) in replacements.Where(r => !changes.Any(c => c.To == r.Value && ConfigFix.Same(c.From, r.Key))))
         {
             output.WriteLine($"--fix: {from} is not in {path} (it comes from --backend, OLLAMA_BASE_URL or OLLAMA_BASE_URLS); nothing changed there: use {to}");
         }
@@ -215,7 +215,6 @@ internal static class DoctorCommand
 
     internal static string Word(CheckStatus status) => status.ToString().ToLowerInvariant();
 
-    private static bool SameUrl(string a, string b) => a.TrimEnd('/').Equals(b.TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>Terminal colours for the doctor's words: on a terminal unless NO_COLOR is set; none when the output is redirected.</summary>

@@ -100,7 +100,8 @@ internal static class ConfigFix
         return found;
     }
 
-    private static bool Same(string a, string b) =>
-        string.Equals(Hosting.BackendUrl.TryParse(a, out _)?.ToString(), Hosting.BackendUrl.TryParse(b, out _)?.ToString(), StringComparison.OrdinalIgnoreCase)
-        && Hosting.BackendUrl.TryParse(a, out _) is not null;
+    /// <summary>Whether two texts are the same backend URL (neither a trailing slash nor the case of the host matters).</summary>
+    internal static bool Same(string a, string b) =>
+        Hosting.BackendUrl.TryParse(a, out _) is { } first && Hosting.BackendUrl.TryParse(b, out _) is { } second
+        && string.Equals(first.ToString(), second.ToString(), StringComparison.OrdinalIgnoreCase);
 }

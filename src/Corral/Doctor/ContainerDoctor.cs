@@ -16,7 +16,6 @@ namespace Corral.Doctor;
 internal sealed class ContainerDoctor(TimeSpan timeout, Func<string, string?>? variable = null)
 {
     private const int OllamaPort = 11434;
-    private const string OllamaRunning = "Ollama is running";
     private const string PerplexicaSource = "API_URL in ";
 
     private readonly Func<string, string?> _variable = variable ?? Environment.GetEnvironmentVariable;
@@ -283,7 +282,7 @@ internal sealed class ContainerDoctor(TimeSpan timeout, Func<string, string?>? v
             return false;
         }
 
-        if (!root.Output.StartsWith(OllamaRunning, StringComparison.Ordinal))
+        if (!root.Output.StartsWith(OllamaDoctor.Running, StringComparison.Ordinal))
         {
             var start = root.Output.ReplaceLineEndings(" ").Trim();
             checks.Add(new DoctorCheck("http", CheckStatus.Fail, $"inside {name}, {Base(url)}/ is not Ollama: it answered \"{(start.Length > 80 ? start[..80] + "…" : start)}\"",
@@ -341,7 +340,7 @@ internal sealed class ContainerDoctor(TimeSpan timeout, Func<string, string?>? v
         var name = inside.Name;
         if (working is not null)
         {
-            checks.Add(new DoctorCheck("answer", CheckStatus.Ok, $"from inside {name}, {working} answers \"{OllamaRunning}\""));
+            checks.Add(new DoctorCheck("answer", CheckStatus.Ok, $"from inside {name}, {working} answers \"{OllamaDoctor.Running}\""));
             return (working, false);
         }
 
@@ -355,7 +354,7 @@ internal sealed class ContainerDoctor(TimeSpan timeout, Func<string, string?>? v
                 return (null, false);
             }
 
-            if (answer.Ok && answer.Output.StartsWith(OllamaRunning, StringComparison.Ordinal))
+            if (answer.Ok && answer.Output.StartsWith(OllamaDoctor.Running, StringComparison.Ordinal))
             {
                 // Docker's host-gateway is the host's address on the default bridge, where an Ollama that answered on
                 // this network's gateway (listening on every interface) answers too; a name outlives the address.
@@ -363,11 +362,11 @@ internal sealed class ContainerDoctor(TimeSpan timeout, Func<string, string?>? v
                 {
                     var named = $"http://host.docker.internal:{port}";
                     checks.Add(new DoctorCheck("answer", CheckStatus.Ok,
-                        $"from inside {name}, {url} ({what}) answers \"{OllamaRunning}\": the host, which --add-host {ContainerRunCommand.HostGateway} names host.docker.internal, so use {named}"));
+                        $"from inside {name}, {url} ({what}) answers \"{OllamaDoctor.Running}\": the host, which --add-host {ContainerRunCommand.HostGateway} names host.docker.internal, so use {named}"));
                     return (named, true);
                 }
 
-                checks.Add(new DoctorCheck("answer", CheckStatus.Ok, $"from inside {name}, {url} ({what}) answers \"{OllamaRunning}\": use it"));
+                checks.Add(new DoctorCheck("answer", CheckStatus.Ok, $"from inside {name}, {url} ({what}) answers \"{OllamaDoctor.Running}\": use it"));
                 return (url, false);
             }
 
@@ -377,7 +376,7 @@ internal sealed class ContainerDoctor(TimeSpan timeout, Func<string, string?>? v
             tried.Add($"{url} ({Outcome(connected.Ok ? answer : connected)})");
         }
 
-        checks.Add(new DoctorCheck("answer", CheckStatus.Fail, $"from inside {name}, nothing answers \"{OllamaRunning}\"; tried {string.Join(", ", tried)}",
+        checks.Add(new DoctorCheck("answer", CheckStatus.Fail, $"from inside {name}, nothing answers \"{OllamaDoctor.Running}\"; tried {string.Join(", ", tried)}",
             "start Ollama and let it listen on every interface (OLLAMA_HOST=0.0.0.0), then run this again"));
         return (null, false);
     }

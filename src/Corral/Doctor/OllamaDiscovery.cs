@@ -104,7 +104,7 @@ internal sealed class OllamaDiscovery(DoctorEnvironment environment, TimeSpan ti
         try
         {
             var root = await client.GetStringAsync(new Uri(url + "/"), cancellationToken);
-            if (!root.StartsWith("Ollama is running", StringComparison.Ordinal))
+            if (!root.StartsWith(OllamaDoctor.Running, StringComparison.Ordinal))
             {
                 return null;
             }

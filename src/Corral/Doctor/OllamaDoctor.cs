@@ -17,6 +17,9 @@ internal sealed class OllamaDoctor(DoctorEnvironment environment, TimeSpan timeo
     /// <summary>The lowest Ollama version Corral is built against (its /api/ps, /api/embed and think fields).</summary>
     public const string MinimumVersion = "0.5.0";
 
+    /// <summary>What Ollama answers at <c>/</c>: how the doctor, discovery and the container checks know it is Ollama.</summary>
+    internal const string Running = "Ollama is running";
+
     private const string HostCheckProbe = "corral-doctor.invalid";
     private static readonly string[] s_checks = ["url", "dns", "tcp", "http", "models"];
 
@@ -205,7 +208,7 @@ internal sealed class OllamaDoctor(DoctorEnvironment environment, TimeSpan timeo
                 return Drop(client);
             }
 
-            if (root.StatusCode != HttpStatusCode.OK || !text.StartsWith("Ollama is running", StringComparison.Ordinal))
+            if (root.StatusCode != HttpStatusCode.OK || !text.StartsWith(Running, StringComparison.Ordinal))
             {
                 var server = root.Headers.Server.ToString();
                 checks.Add(new DoctorCheck(
