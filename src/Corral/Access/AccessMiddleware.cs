@@ -4,7 +4,8 @@ using Corral.Pipeline;
 namespace Corral.Access;
 
 /// <summary>
-/// Authenticates every request except the health probes with <c>Authorization: Bearer &lt;key&gt;</c>, and
+/// Authenticates every request except the health probes with <c>Authorization: Bearer &lt;key&gt;</c> (or the
+/// header an endpoint names, <see cref="KeyHeader"/>: Anthropic's <c>x-api-key</c>), and
 /// refuses user keys on admin-only endpoints. A key with rates gets them in the headers of every answer of a
 /// surface that shows them (<see cref="IRateLimitHeaders"/>); the rates themselves are counted by the pipeline,
 /// for requests that name a model. Runs after routing so that it can read the endpoint's metadata.
@@ -38,6 +39,11 @@ internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, Corra
         else
         {
             var token = BearerToken(context.Request.Headers.Authorization.ToString());
+            if (token.IsEmpty && endpoint?.Metadata.GetMetadata<KeyHeader>() is { } header)
+            {
+                token = context.Request.Headers[header.Name].ToString().AsSpan().Trim();
+            }
+
             if (IsMetricsToken(token, endpoint))
             {
                 return next(context);

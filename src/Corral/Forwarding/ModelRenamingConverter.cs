@@ -12,7 +12,11 @@ namespace Corral.Forwarding;
 internal sealed class ModelRenamingConverter(IRelayConverter inner, string model) : IRelayConverter
 {
     private readonly byte[] _model = JsonSerializer.SerializeToUtf8Bytes(model, JsonRequestBodyJson.Default.String);
-    private readonly ArrayBufferWriter<byte> _partial = new(256);
+    private readonly LineSplitter _lines = new();
+    private LineHandler? _handler;
+
+    // Made once, on the first chunk: a method group would allocate a delegate per call.
+    private LineHandler Handler => _handler ??= Line;
 
     public bool Streams => inner.Streams;
 
@@ -31,39 +35,11 @@ internal sealed class ModelRenamingConverter(IRelayConverter inner, string model
         context.Response.ContentLength = null;
     }
 
-    public void Convert(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output)
-    {
-        var rest = chunk;
-        while (!inner.Finished && rest.IndexOf((byte)'\n') is var at and >= 0)
-        {
-            if (_partial.WrittenCount > 0)
-            {
-                _partial.Write(rest[..(at + 1)]);
-                Line(_partial.WrittenSpan, output);
-                _partial.Clear();
-            }
-            else
-            {
-                Line(rest[..(at + 1)], output);
-            }
-
-            rest = rest[(at + 1)..];
-        }
-
-        if (!inner.Finished && !rest.IsEmpty)
-        {
-            _partial.Write(rest);
-        }
-    }
+    public void Convert(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output) => _lines.Split(chunk, output, Handler);
 
     public ValueTask<bool> CompleteAsync(HttpContext? context, IBufferWriter<byte> output)
     {
-        if (_partial.WrittenCount > 0 && !inner.Finished)
-        {
-            Line(_partial.WrittenSpan, output);
-            _partial.Clear();
-        }
-
+        _lines.Flush(output, Handler);
         return inner.CompleteAsync(context, output);
     }
 
@@ -71,6 +47,11 @@ internal sealed class ModelRenamingConverter(IRelayConverter inner, string model
 
     private void Line(ReadOnlySpan<byte> line, IBufferWriter<byte> output)
     {
+        if (inner.Finished)
+        {
+            return;
+        }
+
         if (ModelValue(line) is not { } value)
         {
             inner.Convert(line, output);

@@ -87,7 +87,7 @@ internal sealed class PassThroughConverter : IRelayConverter
     }
 
     /// <summary>Copies the backend's headers, without those that belong to its own connection.</summary>
-    private static void CopyHeaders(HttpResponseMessage source, HttpResponse target)
+    internal static void CopyHeaders(HttpResponseMessage source, HttpResponse target)
     {
         foreach (var header in source.Headers.NonValidated)
         {

@@ -1,5 +1,6 @@
 using Corral.Access;
 using Corral.Admin;
+using Corral.Anthropic;
 using Corral.Catalog;
 using Corral.Fleet;
 using Corral.Forwarding;
@@ -288,6 +289,7 @@ internal static class CorralServiceCollectionExtensions
         app.MapConsole();
         app.MapNativeApi();
         app.MapOpenAiApi();
+        app.MapAnthropicApi();
     }
 
     private static Task WriteHealthAsync(HttpContext context, int status, string state)

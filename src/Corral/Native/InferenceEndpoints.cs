@@ -26,7 +26,7 @@ internal sealed class InferenceEndpoints(InferencePipeline pipeline, CorralSetti
     private async Task RouteAsync(HttpContext context, string upstreamPath, NativeRoute route)
     {
         var record = context.Features.Get<RequestRecord>();
-        using var body = await NativeBody.ReadAsync(context, settings, record);
+        using var body = await SurfaceBody.ReadAsync(context, settings, record);
         if (body is null)
         {
             return;

@@ -21,7 +21,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
 {
     public async Task PullAsync(HttpContext context)
     {
-        using var body = await NativeBody.ReadAsync(context, settings);
+        using var body = await SurfaceBody.ReadAsync(context, settings);
         if (body is null || await RequiredModelAsync(context, body) is not { } field)
         {
             return;
@@ -37,7 +37,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
 
     public async Task CreateAsync(HttpContext context)
     {
-        using var body = await NativeBody.ReadAsync(context, settings);
+        using var body = await SurfaceBody.ReadAsync(context, settings);
         if (body is null || await RequiredModelAsync(context, body) is not { } field)
         {
             return;
@@ -56,7 +56,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
 
     public async Task PushAsync(HttpContext context)
     {
-        using var body = await NativeBody.ReadAsync(context, settings);
+        using var body = await SurfaceBody.ReadAsync(context, settings);
         if (body is null || await RequiredModelAsync(context, body) is not { } field)
         {
             return;
@@ -75,7 +75,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
 
     public async Task CopyAsync(HttpContext context)
     {
-        using var body = await NativeBody.ReadAsync(context, settings);
+        using var body = await SurfaceBody.ReadAsync(context, settings);
         if (body is null)
         {
             return;
@@ -103,7 +103,7 @@ internal sealed class ModelManagementEndpoints(BackendFleet fleet, ModelCatalog 
 
     public async Task DeleteAsync(HttpContext context)
     {
-        using var body = await NativeBody.ReadAsync(context, settings);
+        using var body = await SurfaceBody.ReadAsync(context, settings);
         if (body is null || await RequiredModelAsync(context, body) is not { } field)
         {
             return;

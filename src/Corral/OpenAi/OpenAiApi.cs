@@ -11,6 +11,9 @@ internal static class OpenAiApi
         ["/chat/completions"] = "POST",
         ["/completions"] = "POST",
         ["/embeddings"] = "POST",
+        ["/responses"] = "POST",
+        ["/messages"] = "POST",
+        ["/audio/transcriptions"] = "POST",
         ["/models"] = "GET",
     };
 
@@ -37,6 +40,8 @@ internal static class OpenAiApi
         group.MapPost("/chat/completions", (RequestDelegate)endpoints.ChatAsync).WithMetadata(new SurfaceRoute("/v1/chat/completions"));
         group.MapPost("/completions", (RequestDelegate)endpoints.CompletionsAsync).WithMetadata(new SurfaceRoute("/v1/completions"));
         group.MapPost("/embeddings", (RequestDelegate)endpoints.EmbeddingsAsync).WithMetadata(new SurfaceRoute("/v1/embeddings"));
+        group.MapPost("/responses", (RequestDelegate)endpoints.ResponsesAsync).WithMetadata(new SurfaceRoute("/v1/responses"));
+        group.MapPost("/audio/transcriptions", (RequestDelegate)endpoints.TranscriptionsAsync).WithMetadata(new SurfaceRoute("/v1/audio/transcriptions"));
         group.MapGet("/models", (RequestDelegate)endpoints.ModelsAsync).WithMetadata(new SurfaceRoute("/v1/models"));
         // Model ids may hold slashes (namespaces, hosts): take the rest of the path.
         group.MapGet("/models/{**id}", (RequestDelegate)endpoints.ModelAsync).WithMetadata(new SurfaceRoute("/v1/models/{id}"));

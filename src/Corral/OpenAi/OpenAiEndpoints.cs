@@ -22,6 +22,17 @@ internal sealed class OpenAiEndpoints(InferencePipeline pipeline, ModelCatalog c
 
     public Task EmbeddingsAsync(HttpContext context) => ProxyAsync(context, OpenAiRoute.Embeddings);
 
+    /// <summary><c>POST /v1/responses</c>: passed through to the backend's own Responses API, which Ollama translates.</summary>
+    public Task ResponsesAsync(HttpContext context) => CompatibleInference.ServeAsync(
+        context,
+        pipeline,
+        settings,
+        static (body, model, session) => new ResponsesInference(body) { Model = model, UpstreamPath = "/v1/responses", Session = session },
+        User);
+
+    /// <summary><c>POST /v1/audio/transcriptions</c>: the multipart form routed by its <c>model</c> field, passed through.</summary>
+    public Task TranscriptionsAsync(HttpContext context) => TranscriptionInference.ServeAsync(context, pipeline, settings);
+
     /// <summary><c>GET /v1/models</c>: the catalog as OpenAI models, those the key may use (none gives <c>"data": []</c>, not null).</summary>
     public async Task ModelsAsync(HttpContext context)
     {

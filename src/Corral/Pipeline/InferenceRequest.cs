@@ -42,8 +42,14 @@ internal abstract class InferenceRequest
     {
         Preset = preset;
         BaseModel = baseModel.Name;
-        _keepAlive = preset.KeepAliveSpan ?? _keepAlive;
+        _keepAlive = CarriesKeepAlive ? preset.KeepAliveSpan ?? _keepAlive : _keepAlive;
     }
+
+    /// <summary>
+    /// Whether the body sent can carry a preset's <c>keep_alive</c> (the native one can; the APIs Ollama translates
+    /// itself have no field for it, so the backend keeps its own and the fleet must not expect the preset's).
+    /// </summary>
+    protected virtual bool CarriesKeepAlive => true;
 
     /// <summary>The answer for a model no backend lists, in the surface's own words.</summary>
     public abstract ProxyError NotFound();

@@ -1,11 +1,10 @@
 using Corral.Forwarding;
 using Corral.Hosting;
-using Corral.Pipeline;
 
-namespace Corral.Native;
+namespace Corral.Pipeline;
 
-/// <summary>Reads a native route's JSON body, answering Ollama-shaped errors for bad input.</summary>
-internal static class NativeBody
+/// <summary>Reads a surface route's JSON body, answering bad input with an error in the endpoint's own shape.</summary>
+internal static class SurfaceBody
 {
     /// <summary>The parsed body (counted and, with <c>--log-bodies</c>, kept in the record), or null after an error answer was written.</summary>
     public static async Task<JsonRequestBody?> ReadAsync(HttpContext context, CorralSettings settings, RequestRecord? record = null)

@@ -1,0 +1,176 @@
+using System.Net;
+using System.Text;
+using Corral.Catalog;
+using Corral.Fleet;
+using Corral.Forwarding;
+using Corral.Hosting;
+using Corral.Native;
+using Corral.Pipeline;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Net.Http.Headers;
+
+namespace Corral.OpenAi;
+
+/// <summary>
+/// <c>POST /v1/audio/transcriptions</c>: a multipart form (<c>model</c>, <c>file</c>, <c>response_format</c>…) passed to
+/// the backend's own route, which Ollama turns into a chat with the audio. The upload is spooled to a temporary
+/// file as it arrives (<see cref="SpooledBody"/>: never held in memory, whatever its size): the <c>model</c> field
+/// that routes it may come after the file (the <c>openai</c> npm client sends the file first), and failover needs
+/// the bytes again. It is sent as it came, or, when the backend is sent another name (a prefix, a preset's base),
+/// as the same form with that one field changed. A preset is an alias here: Ollama writes the transcription's
+/// prompt itself, so no other setting of the preset has a place to go.
+/// </summary>
+internal sealed class TranscriptionInference(SpooledBody body, string boundary) : InferenceRequest
+{
+    private const int MaxFieldBytes = 4096;
+
+    protected override bool CarriesKeepAlive => false;
+
+    /// <summary>Spools the form, finds its model and serves it through <paramref name="pipeline"/>; errors in the endpoint's shape.</summary>
+    public static async Task ServeAsync(HttpContext context, InferencePipeline pipeline, CorralSettings settings)
+    {
+        var record = context.Features.Get<RequestRecord>();
+        if (!MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var type)
+            || !type.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
+            || HeaderUtilities.RemoveQuotes(type.Boundary).Value is not { Length: > 0 } boundary)
+        {
+            // Go's own words, as Ollama answers them.
+            await ErrorWriter.WriteAsync(context, ProxyError.BadRequest("failed to parse multipart form: request Content-Type isn't multipart/form-data"));
+            return;
+        }
+
+        var (spooled, error) = await SpooledBody.ReadAsync(context.Request.BodyReader, settings.MaxBodyBytes, context.RequestAborted);
+        if (spooled is null)
+        {
+            await ErrorWriter.WriteAsync(context, error!);
+            return;
+        }
+
+        using (spooled)
+        {
+            if (record is not null)
+            {
+                record.BytesIn = spooled.Length;
+            }
+
+            string? model;
+            try
+            {
+                model = await FieldAsync(spooled, boundary, "model", context.RequestAborted);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException)
+            {
+                await ErrorWriter.WriteAsync(context, ProxyError.BadRequest("failed to parse multipart form: " + e.Message));
+                return;
+            }
+
+            if (record is not null)
+            {
+                record.Model = model;
+            }
+
+            if (string.IsNullOrEmpty(model))
+            {
+                await ErrorWriter.WriteAsync(context, ProxyError.BadRequest("model is required"));
+                return;
+            }
+
+            var session = context.Request.Headers["X-Corral-Session"].ToString();
+            var request = new TranscriptionInference(spooled, boundary)
+            {
+                Model = model,
+                UpstreamPath = "/v1/audio/transcriptions",
+                Session = session.Length == 0 ? null : session,
+            };
+            if (await pipeline.RunAsync(context, record, request) is { } failed)
+            {
+                await ErrorWriter.WriteAsync(context, failed);
+            }
+        }
+    }
+
+    public override ProxyError NotFound() => ProxyError.NotFound(InferenceEndpoints.NotFound(NativeRoute.Chat, Model));
+
+    public override HttpContent ContentFor(ModelLocation location)
+    {
+        var name = location.NameFor(Preset?.Model ?? Model);
+        if (name == Model)
+        {
+            return body.ToContent();
+        }
+
+        var content = new RenamedForm(body, boundary, name);
+        content.Headers.TryAddWithoutValidation("Content-Type", $"multipart/form-data; boundary=\"{boundary}\"");
+        return content;
+    }
+
+    public override IRelayConverter ConverterFor(Backend backend, HttpResponseMessage upstream) => new PassThroughConverter();
+
+    // The value of the first form field called name (not a file), or null.
+    private static async Task<string?> FieldAsync(SpooledBody body, string boundary, string name, CancellationToken cancellationToken)
+    {
+        await using var stream = body.OpenRead();
+        var reader = new MultipartReader(boundary, stream);
+        while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
+        {
+            if (section.GetContentDispositionHeader() is { } disposition && !disposition.IsFileDisposition()
+                && HeaderUtilities.RemoveQuotes(disposition.Name).Equals(name, StringComparison.Ordinal))
+            {
+                var value = new byte[MaxFieldBytes];
+                var length = 0;
+                int read;
+                while (length < value.Length && (read = await section.Body.ReadAsync(value.AsMemory(length), cancellationToken)) > 0)
+                {
+                    length += read;
+                }
+
+                return Encoding.UTF8.GetString(value, 0, length).Trim();
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The client's form written again part by part from the spooled file, the model field's value replaced.</summary>
+    private sealed class RenamedForm(SpooledBody body, string boundary, string model) : HttpContent
+    {
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        {
+            await using var source = body.OpenRead();
+            var reader = new MultipartReader(boundary, source);
+            var renamed = false;
+            while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
+            {
+                var head = new StringBuilder().Append("--").Append(boundary).Append("\r\n");
+                foreach (var header in section.Headers ?? [])
+                {
+                    head.Append(header.Key).Append(": ").Append(header.Value.ToString()).Append("\r\n");
+                }
+
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(head.Append("\r\n").ToString()), cancellationToken);
+                var disposition = section.GetContentDispositionHeader();
+                if (!renamed && disposition is not null && !disposition.IsFileDisposition() && HeaderUtilities.RemoveQuotes(disposition.Name).Equals("model", StringComparison.Ordinal))
+                {
+                    renamed = true;
+                    await stream.WriteAsync(Encoding.UTF8.GetBytes(model), cancellationToken);
+                }
+                else
+                {
+                    await section.Body.CopyToAsync(stream, cancellationToken);
+                }
+
+                await stream.WriteAsync("\r\n"u8.ToArray(), cancellationToken);
+            }
+
+            await stream.WriteAsync(Encoding.UTF8.GetBytes("--" + boundary + "--\r\n"), cancellationToken);
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+}
