@@ -175,3 +175,29 @@ process.on('exit', () => {
 for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15]]) {
   process.once(signal, () => process.exit(128 + number));
 }
+
+/** Creates a model preset through the admin API (POST /admin/api/presets), as an operator would. */
+export async function createPreset(corralUrl, adminKey, preset) {
+  const response = await fetch(`${corralUrl}/admin/api/presets`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${adminKey}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(preset),
+  });
+  assert.equal(response.status, 201, `creating preset ${preset.name}: ${await response.text()}`);
+}
+
+/**
+ * The usage records (GET /admin/api/usage/requests) that `match`, once there is one: records are written in the
+ * background, so this asks again until one matches or the deadline passes.
+ */
+export async function requestsRecorded(corralUrl, adminKey, match, deadlineMs = testTimeoutMs / 2) {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const response = await fetch(`${corralUrl}/admin/api/usage/requests?limit=1000`, { headers: { Authorization: `Bearer ${adminKey}` } });
+    assert.equal(response.status, 200);
+    const found = (await response.json()).requests.filter(match);
+    if (found.length > 0) return found;
+    assert.ok(Date.now() < deadline, 'no usage record matched before the deadline');
+    await delay(100);
+  }
+}

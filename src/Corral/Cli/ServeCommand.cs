@@ -36,7 +36,7 @@ internal static class ServeCommand
         var catalogTtl = new Option<string>("--catalog-ttl") { HelpName = "SECONDS", Description = "Seconds a merged model list is served before it is refreshed in the background. Default 10." };
         var listingTimeout = new Option<string>("--listing-timeout") { HelpName = "SECONDS", Description = "Seconds Corral waits for one backend's model list, version or loaded models. Default 2." };
         var connectTimeout = new Option<string>("--connect-timeout") { HelpName = "SECONDS", Description = "Seconds Corral waits to connect to a backend. Default 5." };
-        var maxBody = new Option<string>("--max-body-size") { HelpName = "MB", Description = "Largest JSON request body in MB (blob uploads are exempt). Default 32." };
+        var maxBody = new Option<string>("--max-body-size") { HelpName = "MB", Description = "Largest request body in MB: a JSON body (as decompressed) or an audio upload; blob uploads are exempt. Default 32." };
         var forwardKeyHeaders = new Option<bool>("--forward-key-headers") { Description = "Send the caller's key name and id to backends as X-Corral-Key-Name and X-Corral-Key-Id." };
         var logLevel = new Option<string>("--log-level") { HelpName = "LEVEL", Description = "trace, debug, information (default), warning, error. Env CORRAL_LOG_LEVEL." };
         var firstByteTimeout = new Option<string>("--first-byte-timeout")

@@ -78,7 +78,7 @@ internal sealed record CorralSettings
     /// <summary>How often the configuration file is checked for changes (0 turns reloading off).</summary>
     public TimeSpan ConfigPollInterval { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Largest JSON request body accepted (blob uploads are exempt).</summary>
+    /// <summary>Largest request body accepted: a JSON body as decompressed, an audio upload (blob uploads are exempt).</summary>
     public long MaxBodyBytes { get; init; } = 32L * 1024 * 1024;
 
     /// <summary>Forward the caller's key name and id as <c>X-Corral-Key-Name</c>/<c>X-Corral-Key-Id</c>.</summary>
