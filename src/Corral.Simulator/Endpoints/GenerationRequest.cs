@@ -5,7 +5,7 @@ using Corral.Simulator.Models;
 namespace Corral.Simulator.Endpoints;
 
 /// <summary>The fields /api/generate and /api/chat share, validated the way Ollama validates them.</summary>
-internal sealed class GenerationRequest
+internal sealed record GenerationRequest
 {
     private static readonly string[] s_thinkLevels = ["high", "medium", "low", "max"];
 

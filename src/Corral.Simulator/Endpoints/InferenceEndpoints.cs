@@ -3,11 +3,15 @@ using System.Text.Json;
 using Corral.Simulator.Http;
 using Corral.Simulator.Models;
 using Corral.Simulator.Scheduling;
+using Corral.Simulator.Surfaces;
 using Microsoft.AspNetCore.Http;
 
 namespace Corral.Simulator.Endpoints;
 
-/// <summary><c>POST /api/generate</c> and <c>POST /api/chat</c>.</summary>
+/// <summary>
+/// <c>POST /api/generate</c> and <c>POST /api/chat</c>; the compatible surfaces (<c>/v1/messages</c>, <c>/v1/responses</c>,
+/// <c>/v1/audio/transcriptions</c>) run their translated request through the same chat generation.
+/// </summary>
 internal sealed class InferenceEndpoints
 {
     private const string ToolCallIdAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -64,9 +68,15 @@ internal sealed class InferenceEndpoints
         await AnswerAsync(request, answer, common.Stream, lease).ConfigureAwait(false);
     }
 
-    public async Task ChatAsync(SimRequest request)
+    public Task ChatAsync(SimRequest request) => ChatAsync(request, request.Body, surface: null);
+
+    /// <summary>
+    /// Ollama's ChatHandler for <paramref name="chatBody"/>, an /api/chat request; with a <paramref name="surface"/> the
+    /// answer goes to it (as Ollama's middleware wraps gin's writer) instead of being written as NDJSON or JSON.
+    /// </summary>
+    public async Task ChatAsync(SimRequest request, byte[] chatBody, ChatSurface? surface)
     {
-        var body = RequestBody.Parse(request.Body, "ChatRequest");
+        var body = RequestBody.Parse(chatBody, "ChatRequest");
         var common = GenerationRequest.Read(body, "ChatRequest");
         if (common.Model.Length == 0)
         {
@@ -95,6 +105,18 @@ internal sealed class InferenceEndpoints
 
         var tools = body.GetArray("tools", "api.Tools");
         var model = _simulator.Registry.Find(common.Model) ?? throw ApiError.NotFound($"model '{common.Model}' not found");
+        if (surface is { RelaxThinking: true } && common.Think == true && !model.Traits.CanThink)
+        {
+            // Ollama's "relax_thinking": the Anthropic surface drops think instead of refusing the request.
+            common = common with { Think = null };
+        }
+
+        if (surface is { CapsNumPredict: true } && common.NumPredict is { } cap && (common with { NumPredict = null }).AnswerTokens().Count <= cap)
+        {
+            // A limit the surface always sends (Anthropic's max_tokens) is a cap, not a length: the answer ends on its own.
+            common = common with { NumPredict = null };
+        }
+
         var messageCount = messages?.GetArrayLength() ?? 0;
         if (messageCount == 0 && common.KeepAlive == TimeSpan.Zero)
         {
@@ -113,7 +135,9 @@ internal sealed class InferenceEndpoints
         using var lease = await AcquireAsync(request, model, common).ConfigureAwait(false);
         if (messageCount == 0)
         {
-            await WriteLoadAnswerAsync(request, common.Model, chat: true, "load").ConfigureAwait(false);
+            await (surface is null
+                ? WriteLoadAnswerAsync(request, common.Model, chat: true, "load")
+                : surface.DoneAsync(request, new ChatResult(common.Model, string.Empty, null, null, "load", 0, 0, _simulator.Time.GetUtcNow()))).ConfigureAwait(false);
             return;
         }
 
@@ -138,7 +162,7 @@ internal sealed class InferenceEndpoints
             answer.DoneReason = common.DoneReason(answer.Content);
         }
 
-        await AnswerAsync(request, answer, common.Stream, lease).ConfigureAwait(false);
+        await AnswerAsync(request, answer, common.Stream, lease, surface).ConfigureAwait(false);
     }
 
     private async Task<RunnerLease> AcquireAsync(SimRequest request, LocalModel model, GenerationRequest common)
@@ -170,10 +194,11 @@ internal sealed class InferenceEndpoints
             w.WriteEndObject();
         });
 
-    private async Task AnswerAsync(SimRequest request, Answer answer, bool stream, RunnerLease lease)
+    private async Task AnswerAsync(SimRequest request, Answer answer, bool stream, RunnerLease lease, ChatSurface? surface = null)
     {
         var time = _simulator.Time;
-        var lines = stream ? new NdjsonStream(request) : null;
+        var lines = stream && surface is null ? new NdjsonStream(request) : null;
+        var chunks = stream ? surface : null;
         var pace = _simulator.Options.TokensPerSecond;
         var evalStarted = time.GetTimestamp();
         var thinking = new StringBuilder();
@@ -213,6 +238,10 @@ internal sealed class InferenceEndpoints
             {
                 await lines.WriteLineAsync(w => WriteChunk(w, answer, string.Empty, token, null)).ConfigureAwait(false);
             }
+            else if (chunks is not null)
+            {
+                await chunks.ChunkAsync(request, new ChatChunk(string.Empty, token, null)).ConfigureAwait(false);
+            }
         }
 
         if (answer.ToolCall is not null)
@@ -221,6 +250,10 @@ internal sealed class InferenceEndpoints
             if (lines is not null)
             {
                 await lines.WriteLineAsync(w => WriteChunk(w, answer, string.Empty, null, answer.ToolCall)).ConfigureAwait(false);
+            }
+            else if (chunks is not null)
+            {
+                await chunks.ChunkAsync(request, new ChatChunk(string.Empty, null, answer.ToolCall)).ConfigureAwait(false);
             }
         }
 
@@ -231,6 +264,10 @@ internal sealed class InferenceEndpoints
             if (lines is not null)
             {
                 await lines.WriteLineAsync(w => WriteChunk(w, answer, token, null, null)).ConfigureAwait(false);
+            }
+            else if (chunks is not null)
+            {
+                await chunks.ChunkAsync(request, new ChatChunk(token, null, null)).ConfigureAwait(false);
             }
         }
 
@@ -248,6 +285,16 @@ internal sealed class InferenceEndpoints
         if (lines is not null)
         {
             await lines.WriteLineAsync(w => WriteFinal(w, answer, string.Empty, null, null, metrics)).ConfigureAwait(false);
+            return;
+        }
+
+        if (surface is not null)
+        {
+            // Streamed, the done chunk carries only the metrics; otherwise the whole answer, as ChatHandler writes them.
+            var done = chunks is not null
+                ? new ChatResult(answer.Model, string.Empty, null, null, answer.DoneReason, metrics.PromptEvalCount, metrics.EvalCount, time.GetUtcNow())
+                : new ChatResult(answer.Model, content.ToString(), thinking.Length > 0 ? thinking.ToString() : null, answer.ToolCall, answer.DoneReason, metrics.PromptEvalCount, metrics.EvalCount, time.GetUtcNow());
+            await surface.DoneAsync(request, done).ConfigureAwait(false);
             return;
         }
 

@@ -1,4 +1,5 @@
 using Corral.Simulator.Endpoints;
+using Corral.Simulator.Surfaces;
 using Microsoft.AspNetCore.Http;
 
 namespace Corral.Simulator.Http;
@@ -23,6 +24,7 @@ internal sealed class OllamaRouter
         var embeddings = new EmbeddingEndpoints(simulator);
         var transfers = new TransferEndpoints(simulator);
         var blobs = new BlobEndpoints(simulator);
+        var surfaces = new SurfaceEndpoints(inference, simulator.Time);
         _control = new ControlEndpoints(simulator);
 
         Map("/", ModelEndpoints.RootAsync, HttpMethods.Get, HttpMethods.Head);
@@ -34,6 +36,9 @@ internal sealed class OllamaRouter
         Map("/api/delete", models.DeleteAsync, HttpMethods.Delete);
         Map("/api/generate", inference.GenerateAsync, HttpMethods.Post);
         Map("/api/chat", inference.ChatAsync, HttpMethods.Post);
+        Map("/v1/messages", surfaces.MessagesAsync, HttpMethods.Post);
+        Map("/v1/responses", surfaces.ResponsesAsync, HttpMethods.Post);
+        Map("/v1/audio/transcriptions", surfaces.TranscriptionsAsync, HttpMethods.Post);
         Map("/api/embed", embeddings.EmbedAsync, HttpMethods.Post);
         Map("/api/embeddings", embeddings.EmbeddingsAsync, HttpMethods.Post);
         Map("/api/pull", transfers.PullAsync, HttpMethods.Post);
@@ -113,7 +118,7 @@ internal sealed class OllamaRouter
         }
         catch (ApiError error) when (!context.Response.HasStarted)
         {
-            await Responses.ErrorAsync(context, error.Status, error.Message).ConfigureAwait(false);
+            await (request.ErrorWriter?.Invoke(error.Status, error.Message) ?? Responses.ErrorAsync(context, error.Status, error.Message)).ConfigureAwait(false);
         }
         catch (StreamStoppedException)
         {

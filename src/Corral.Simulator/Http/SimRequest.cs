@@ -29,4 +29,10 @@ internal sealed class SimRequest
     public byte[] Body { get; set; } = [];
 
     public string? RouteValue { get; set; }
+
+    /// <summary>
+    /// Writes an <see cref="ApiError"/> raised while handling the request; null for Ollama's own <c>{"error":"..."}</c>.
+    /// A compatible surface sets its own envelope here, as Ollama's middleware wraps the writer.
+    /// </summary>
+    public Func<int, string, Task>? ErrorWriter { get; set; }
 }

@@ -13,8 +13,8 @@ using Microsoft.Extensions.Logging;
 namespace Corral.FunctionalTests.Infrastructure;
 
 /// <summary>
-/// A backend that answers one fixture case exactly as recorded (status, content type, JSON, NDJSON lines or
-/// text), lists the case's model in /api/tags so that Corral routes to it, and answers Corral's health checks
+/// A backend that answers one fixture case exactly as recorded (status, content type, JSON, NDJSON lines,
+/// server-sent events or text), lists the case's model in /api/tags so that Corral routes to it, and answers Corral's health checks
 /// (/api/version, /api/ps) as a healthy Ollama. Records what it receives, apart from those background calls.
 /// </summary>
 internal sealed class ReplayBackend : IAsyncDisposable
@@ -29,8 +29,11 @@ internal sealed class ReplayBackend : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
-    /// <summary>Requests received other than the listing and health calls, in order: method, path and body.</summary>
-    public ConcurrentQueue<(string Method, string Path, byte[] Body)> Received { get; } = new();
+    /// <summary>
+    /// Requests received other than the listing and health calls, in order: method, path, content type and the
+    /// body as received (a multipart/form-data body byte for byte, boundary included).
+    /// </summary>
+    public ConcurrentQueue<(string Method, string Path, string? ContentType, byte[] Body)> Received { get; } = new();
 
     public static async Task<ReplayBackend> StartAsync(FixtureCase fixture)
     {
@@ -52,7 +55,7 @@ internal sealed class ReplayBackend : IAsyncDisposable
                 return;
             }
 
-            self!.Received.Enqueue((context.Request.Method, path, body.ToArray()));
+            self!.Received.Enqueue((context.Request.Method, path, context.Request.ContentType, body.ToArray()));
             if (fixture.Upstream is not { } upstream)
             {
                 context.Response.StatusCode = 599;
@@ -87,6 +90,15 @@ internal sealed class ReplayBackend : IAsyncDisposable
                 await context.Response.Body.FlushAsync();
             }
         }
+        else if (upstream.TryGetProperty("sse", out var events))
+        {
+            await context.Response.StartAsync();
+            foreach (var frame in events.EnumerateArray())
+            {
+                await context.Response.WriteAsync(SseFrame(frame));
+                await context.Response.Body.FlushAsync();
+            }
+        }
         else if (upstream.TryGetProperty("body", out var json) && json.ValueKind != JsonValueKind.Null)
         {
             var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(json));
@@ -100,6 +112,21 @@ internal sealed class ReplayBackend : IAsyncDisposable
         {
             await context.Response.WriteAsync(text.GetString()!);
         }
+    }
+
+    /// <summary>One recorded event, <c>{"event": "...", "data": {...}}</c>, as <c>event: X\ndata: {...}\n\n</c>; a string is a bare data line.</summary>
+    private static string SseFrame(JsonElement frame)
+    {
+        if (frame.ValueKind == JsonValueKind.String)
+        {
+            return "data: " + frame.GetString() + "\n\n";
+        }
+
+        var data = frame.GetProperty("data");
+        var payload = data.ValueKind == JsonValueKind.String ? data.GetString() : JsonSerializer.Serialize(data);
+        return frame.TryGetProperty("event", out var name)
+            ? "event: " + name.GetString() + "\ndata: " + payload + "\n\n"
+            : "data: " + payload + "\n\n";
     }
 
     private static Task WriteBackgroundAsync(HttpContext context, string path, string? model)

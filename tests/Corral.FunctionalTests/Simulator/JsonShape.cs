@@ -12,13 +12,22 @@ internal static class JsonShape
     public static string Of(JsonElement value, bool withProtocolValues = true)
     {
         var sb = new StringBuilder();
-        Write(sb, value, null, withProtocolValues);
+        Write(sb, value, null, withProtocolValues, surface: false);
         return sb.ToString();
     }
 
-    private static bool IsProtocolKey(string? key) => key is "error" or "done" or "done_reason" or "role";
+    /// <summary>The shape of a compatible surface's JSON, where <c>type</c>, <c>status</c>, <c>object</c> and <c>stop_reason</c> values are protocol too.</summary>
+    public static string OfSurface(JsonElement value)
+    {
+        var sb = new StringBuilder();
+        Write(sb, value, null, withValues: true, surface: true);
+        return sb.ToString();
+    }
 
-    private static void Write(StringBuilder sb, JsonElement value, string? key, bool withValues)
+    private static bool IsProtocolKey(string? key, bool surface) =>
+        key is "error" or "done" or "done_reason" or "role" || (surface && key is "type" or "status" or "object" or "stop_reason");
+
+    private static void Write(StringBuilder sb, JsonElement value, string? key, bool withValues, bool surface)
     {
         switch (value.ValueKind)
         {
@@ -27,21 +36,26 @@ internal static class JsonShape
                 foreach (var property in value.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
                 {
                     sb.Append(property.Name).Append(':');
-                    Write(sb, property.Value, property.Name, withValues);
+                    Write(sb, property.Value, property.Name, withValues, surface);
                     sb.Append(',');
                 }
 
                 sb.Append('}');
                 break;
             case JsonValueKind.Array:
-                var elements = value.EnumerateArray().Select(e => Of(e, withValues)).Distinct().Order(StringComparer.Ordinal);
+                var elements = value.EnumerateArray().Select(e =>
+                {
+                    var element = new StringBuilder();
+                    Write(element, e, null, withValues, surface);
+                    return element.ToString();
+                }).Distinct().Order(StringComparer.Ordinal);
                 sb.Append('[').AppendJoin('|', elements).Append(']');
                 break;
             case JsonValueKind.True or JsonValueKind.False:
-                sb.Append(withValues && IsProtocolKey(key) ? value.GetRawText() : "bool");
+                sb.Append(withValues && IsProtocolKey(key, surface) ? value.GetRawText() : "bool");
                 break;
             case JsonValueKind.String:
-                sb.Append(withValues && IsProtocolKey(key) ? value.GetRawText() : "string");
+                sb.Append(withValues && IsProtocolKey(key, surface) ? value.GetRawText() : "string");
                 break;
             default:
                 sb.Append(value.ValueKind.ToString().ToLowerInvariant());
