@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Text;
 using Corral.Catalog;
@@ -19,8 +20,12 @@ namespace Corral.OpenAi;
 /// the bytes again. It is sent as it came, or, when the backend is sent another name (a prefix, a preset's base),
 /// as the same form with that one field changed. A preset is an alias here: Ollama writes the transcription's
 /// prompt itself, so no other setting of the preset has a place to go.
+/// Where Ollama is wrong Corral is right instead: Ollama labels every transcription <c>application/x-ndjson</c>
+/// (its chat stream's headers are sent at the first chunk, before its transcription writer sets its own), so a
+/// client that parses by media type (the <c>openai</c> npm client) gets no <c>text</c>. A successful answer is
+/// labelled by the form's <c>response_format</c>: <c>text/plain</c> for <c>text</c>, <c>application/json</c> otherwise.
 /// </summary>
-internal sealed class TranscriptionInference(SpooledBody body, string boundary) : InferenceRequest
+internal sealed class TranscriptionInference(SpooledBody body, string boundary, string? responseFormat) : InferenceRequest
 {
     private const int MaxFieldBytes = 4096;
 
@@ -53,10 +58,10 @@ internal sealed class TranscriptionInference(SpooledBody body, string boundary) 
                 record.BytesIn = spooled.Length;
             }
 
-            string? model;
+            Dictionary<string, string> fields;
             try
             {
-                model = await FieldAsync(spooled, boundary, "model", context.RequestAborted);
+                fields = await FieldsAsync(spooled, boundary, context.RequestAborted);
             }
             catch (Exception e) when (e is IOException or InvalidDataException)
             {
@@ -64,6 +69,7 @@ internal sealed class TranscriptionInference(SpooledBody body, string boundary) 
                 return;
             }
 
+            var model = fields.GetValueOrDefault("model");
             if (record is not null)
             {
                 record.Model = model;
@@ -76,7 +82,7 @@ internal sealed class TranscriptionInference(SpooledBody body, string boundary) 
             }
 
             var session = context.Request.Headers["X-Corral-Session"].ToString();
-            var request = new TranscriptionInference(spooled, boundary)
+            var request = new TranscriptionInference(spooled, boundary, fields.GetValueOrDefault("response_format"))
             {
                 Model = model,
                 UpstreamPath = "/v1/audio/transcriptions",
@@ -104,17 +110,21 @@ internal sealed class TranscriptionInference(SpooledBody body, string boundary) 
         return content;
     }
 
-    public override IRelayConverter ConverterFor(Backend backend, HttpResponseMessage upstream) => new PassThroughConverter();
+    public override IRelayConverter ConverterFor(Backend backend, HttpResponseMessage upstream) =>
+        upstream.IsSuccessStatusCode
+            ? new Labelled(new PassThroughConverter(), responseFormat == "text" ? "text/plain; charset=utf-8" : "application/json")
+            : new PassThroughConverter();
 
-    // The value of the first form field called name (not a file), or null.
-    private static async Task<string?> FieldAsync(SpooledBody body, string boundary, string name, CancellationToken cancellationToken)
+    // The model and response_format fields of the form (the first of each, not files).
+    private static async Task<Dictionary<string, string>> FieldsAsync(SpooledBody body, string boundary, CancellationToken cancellationToken)
     {
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
         await using var stream = body.OpenRead();
         var reader = new MultipartReader(boundary, stream);
         while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
         {
             if (section.GetContentDispositionHeader() is { } disposition && !disposition.IsFileDisposition()
-                && HeaderUtilities.RemoveQuotes(disposition.Name).Equals(name, StringComparison.Ordinal))
+                && HeaderUtilities.RemoveQuotes(disposition.Name).Value is { } name && name is "model" or "response_format" && !fields.ContainsKey(name))
             {
                 var value = new byte[MaxFieldBytes];
                 var length = 0;
@@ -124,11 +134,37 @@ internal sealed class TranscriptionInference(SpooledBody body, string boundary) 
                     length += read;
                 }
 
-                return Encoding.UTF8.GetString(value, 0, length).Trim();
+                fields[name] = Encoding.UTF8.GetString(value, 0, length).Trim();
             }
         }
 
-        return null;
+        return fields;
+    }
+
+    /// <summary>A pass-through answer with the media type it really has.</summary>
+    private sealed class Labelled(IRelayConverter inner, string contentType) : IRelayConverter
+    {
+        public bool Streams => inner.Streams;
+
+        public bool Finished => inner.Finished;
+
+        public int PromptTokens => inner.PromptTokens;
+
+        public int CompletionTokens => inner.CompletionTokens;
+
+        public string? Error => inner.Error;
+
+        public void Begin(HttpContext context, HttpResponseMessage upstream)
+        {
+            inner.Begin(context, upstream);
+            context.Response.ContentType = contentType;
+        }
+
+        public void Convert(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output) => inner.Convert(chunk, output);
+
+        public ValueTask<bool> CompleteAsync(HttpContext? context, IBufferWriter<byte> output) => inner.CompleteAsync(context, output);
+
+        public bool Fail(string message, IBufferWriter<byte> output) => inner.Fail(message, output);
     }
 
     /// <summary>The client's form written again part by part from the spooled file, the model field's value replaced.</summary>

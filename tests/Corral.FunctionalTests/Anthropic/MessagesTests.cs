@@ -270,10 +270,10 @@ public sealed class MessagesTests
         await using var corral = await StartAsync([a], prefix: "gpu1");
         using var client = AnthropicClient(corral);
 
-        using var response = await client.PostJsonAsync("/v1/messages", Ask.Replace("\"llama3.2\"", "\"gpu1/llama3.2\"", StringComparison.Ordinal));
+        using var response = await client.PostJsonAsync("/v1/messages", Ask.Replace("\"llama3.2\"", "\"gpu1.llama3.2\"", StringComparison.Ordinal));
 
         response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-        (await response.JsonAsync()).GetProperty("model").GetString().Should().Be("gpu1/llama3.2");
+        (await response.JsonAsync()).GetProperty("model").GetString().Should().Be("gpu1.llama3.2");
         Json(a.Received("/v1/messages").Single().Body).GetProperty("model").GetString().Should().Be("llama3.2");
     }
 
