@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
-import { createPreset, requestsRecorded, startFleet, stopAll, testTimeoutMs } from './harness.mjs';
+import { createKey, createPreset, requestsRecorded, startFleet, stopAll, testTimeoutMs } from './harness.mjs';
 
 let corralUrl;
 let adminKey;
@@ -70,8 +70,10 @@ describe('Corral through the @anthropic-ai/sdk client', { timeout: 5 * testTimeo
     });
   }
 
-  test('the usage record of a streamed message keeps the preset, its base and the tokens the client was told', { timeout: testTimeoutMs }, async () => {
-    const stream = anthropic().messages.stream({
+  test('the usage record of a streamed message keeps the preset, its base, the end user and the tokens the client was told', { timeout: testTimeoutMs }, async () => {
+    // A key allowed to name its end users, as a shared deployment's would be.
+    const apiKey = await createKey(corralUrl, adminKey, { name: 'anthropic-e2e', role: 'user', assertsUsers: true });
+    const stream = anthropic({ apiKey }).messages.stream({
       model: 'support-bot',
       max_tokens: 256,
       metadata: { user_id: 'anthropic-e2e-user' },

@@ -201,3 +201,15 @@ export async function requestsRecorded(corralUrl, adminKey, match, deadlineMs = 
     await delay(100);
   }
 }
+
+/** Creates a key through the admin API (POST /admin/api/keys) and returns its secret. */
+export async function createKey(corralUrl, adminKey, key) {
+  const response = await fetch(`${corralUrl}/admin/api/keys`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${adminKey}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(key),
+  });
+  const text = await response.text();
+  assert.equal(response.status, 201, `creating key ${key.name}: ${text}`);
+  return JSON.parse(text).key;
+}

@@ -6,13 +6,23 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { Ollama } from 'ollama';
-import { createPreset, requestsRecorded, startFleet, stopAll, testTimeoutMs } from './harness.mjs';
+import { createKey, createPreset, requestsRecorded, startFleet, stopAll, testTimeoutMs } from './harness.mjs';
 
 let corralUrl;
 let adminKey;
 
-function openai() {
-  return new OpenAI({ baseURL: `${corralUrl}/v1`, apiKey: adminKey, maxRetries: 0, timeout: testTimeoutMs });
+function openai(apiKey = adminKey) {
+  return new OpenAI({ baseURL: `${corralUrl}/v1`, apiKey, maxRetries: 0, timeout: testTimeoutMs });
+}
+
+/** The text of a response's message items (the SDK adds output_text to whole responses only, not to streamed events). */
+function outputText(response) {
+  return response.output
+    .filter((item) => item.type === 'message')
+    .flatMap((item) => item.content)
+    .filter((part) => part.type === 'output_text')
+    .map((part) => part.text)
+    .join('');
 }
 
 function assertResponse(response, model) {
@@ -20,7 +30,7 @@ function assertResponse(response, model) {
   assert.equal(response.object, 'response');
   assert.equal(response.status, 'completed');
   assert.equal(response.model, model, 'the answer names the model as it was asked for');
-  assert.ok(response.output_text.trim().length > 0, `the response has text: ${JSON.stringify(response.output)}`);
+  assert.ok(outputText(response).trim().length > 0, `the response has text: ${JSON.stringify(response.output)}`);
   const { usage } = response;
   assert.ok(usage.input_tokens > 0, `input_tokens ${usage.input_tokens}`);
   assert.ok(usage.output_tokens > 0, `output_tokens ${usage.output_tokens}`);
@@ -57,7 +67,8 @@ describe('Presets and the Responses API through the ollama and openai clients', 
     const shown = await ollama.show({ model: 'support-bot' });
     assert.equal(shown.system, 'You answer questions about Corral.');
     assert.match(shown.parameters, /temperature\s+0\.2/);
-    assert.match(shown.modelfile, /^FROM llama3\.2:latest$/m);
+    assert.match(shown.modelfile, /^SYSTEM You answer questions about Corral\.$/m);
+    assert.match(shown.modelfile, /^# FROM support-bot$/m, 'the modelfile is the preset\'s');
 
     const chunks = [];
     for await (const chunk of await ollama.chat({ model: 'support-bot', messages: [{ role: 'user', content: 'What is Corral?' }], stream: true })) {
@@ -92,13 +103,14 @@ describe('Presets and the Responses API through the ollama and openai clients', 
       assert.ok(deltas.length >= 3, `several text deltas, got ${deltas.length}`);
       const { response } = events.at(-1);
       assertResponse(response, model);
-      assert.equal(deltas.join(''), response.output_text, 'the deltas make up the final text');
+      assert.equal(deltas.join(''), outputText(response), 'the deltas make up the final text');
       assert.equal(events[0].response.model, model, 'response.created names the model as asked too');
     });
   }
 
-  test('a Responses stream is recorded with its preset, its base and the usage of response.completed', { timeout: testTimeoutMs }, async () => {
-    const stream = await openai().responses.create({ model: 'support-bot', input: 'Count to three.', stream: true, user: 'responses-e2e-user' });
+  test('a Responses stream is recorded with its preset, its base, the end user and the usage of response.completed', { timeout: testTimeoutMs }, async () => {
+    const apiKey = await createKey(corralUrl, adminKey, { name: 'responses-e2e', role: 'user', assertsUsers: true });
+    const stream = await openai(apiKey).responses.create({ model: 'support-bot', input: 'Count to three.', stream: true, user: 'responses-e2e-user' });
     let completed;
     for await (const event of stream) if (event.type === 'response.completed') completed = event.response;
 
