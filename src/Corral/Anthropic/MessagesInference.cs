@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using Corral.Catalog;
 using Corral.Forwarding;
@@ -70,24 +69,16 @@ internal sealed class MessagesInference(JsonRequestBody body) : CompatibleInfere
     }
 
     /// <summary>Anthropic's own <c>error</c> event, as its API ends a stream that fails.</summary>
-    protected override byte[] StreamError(string message)
+    protected override byte[] StreamError(string message) => ErrorEvent(message, static (writer, text) =>
     {
-        var buffer = new ArrayBufferWriter<byte>(128 + message.Length);
-        buffer.Write("event: error\ndata: "u8);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("type", "error");
-            writer.WriteStartObject("error");
-            writer.WriteString("type", "api_error");
-            writer.WriteString("message", message);
-            writer.WriteEndObject();
-            writer.WriteEndObject();
-        }
-
-        buffer.Write("\n\n"u8);
-        return buffer.WrittenSpan.ToArray();
-    }
+        writer.WriteStartObject();
+        writer.WriteString("type", "error");
+        writer.WriteStartObject("error");
+        writer.WriteString("type", "api_error");
+        writer.WriteString("message", text);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    });
 
     // The preset's prompt first, then the client's, as one system prompt (Ollama makes one system message of it).
     private static void System(Utf8JsonWriter writer, string first, JsonElement? client)

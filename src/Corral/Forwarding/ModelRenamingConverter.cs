@@ -9,7 +9,7 @@ namespace Corral.Forwarding;
 /// names the base, but answers name the model as the client asked for it. A line split across reads is joined
 /// first; a line that is not JSON passes as it is.
 /// </summary>
-internal sealed class ModelRenamingConverter(IRelayConverter inner, string model) : IRelayConverter
+internal sealed class ModelRenamingConverter(IRelayConverter inner, string model) : DelegatingConverter(inner)
 {
     private readonly byte[] _model = JsonSerializer.SerializeToUtf8Bytes(model, JsonRequestBodyJson.Default.String);
     private readonly LineSplitter _lines = new();
@@ -18,43 +18,31 @@ internal sealed class ModelRenamingConverter(IRelayConverter inner, string model
     // Made once, on the first chunk: a method group would allocate a delegate per call.
     private LineHandler Handler => _handler ??= Line;
 
-    public bool Streams => inner.Streams;
-
-    public bool Finished => inner.Finished;
-
-    public int PromptTokens => inner.PromptTokens;
-
-    public int CompletionTokens => inner.CompletionTokens;
-
-    public string? Error => inner.Error;
-
-    public void Begin(HttpContext context, HttpResponseMessage upstream)
+    public override void Begin(HttpContext context, HttpResponseMessage upstream)
     {
-        inner.Begin(context, upstream);
+        base.Begin(context, upstream);
         // The name may be longer or shorter than the backend's: the backend's length no longer holds.
         context.Response.ContentLength = null;
     }
 
-    public void Convert(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output) => _lines.Split(chunk, output, Handler);
+    public override void Convert(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output) => _lines.Split(chunk, output, Handler);
 
-    public ValueTask<bool> CompleteAsync(HttpContext? context, IBufferWriter<byte> output)
+    public override ValueTask<bool> CompleteAsync(HttpContext? context, IBufferWriter<byte> output)
     {
         _lines.Flush(output, Handler);
-        return inner.CompleteAsync(context, output);
+        return base.CompleteAsync(context, output);
     }
-
-    public bool Fail(string message, IBufferWriter<byte> output) => inner.Fail(message, output);
 
     private void Line(ReadOnlySpan<byte> line, IBufferWriter<byte> output)
     {
-        if (inner.Finished)
+        if (Inner.Finished)
         {
             return;
         }
 
         if (ModelValue(line) is not { } value)
         {
-            inner.Convert(line, output);
+            Inner.Convert(line, output);
             return;
         }
 
@@ -62,7 +50,7 @@ internal sealed class ModelRenamingConverter(IRelayConverter inner, string model
         line[..value.Start.Value].CopyTo(renamed);
         _model.CopyTo(renamed.AsSpan(value.Start.Value));
         line[value.End.Value..].CopyTo(renamed.AsSpan(value.Start.Value + _model.Length));
-        inner.Convert(renamed, output);
+        Inner.Convert(renamed, output);
     }
 
     // Where the top-level "model" string of a JSON object line is, quotes included; null when there is none.

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using Corral.Catalog;
 using Corral.Forwarding;
@@ -67,23 +66,15 @@ internal sealed class ResponsesInference(JsonRequestBody body) : CompatibleInfer
     }
 
     /// <summary>OpenAI's <c>error</c> event of a Responses stream.</summary>
-    protected override byte[] StreamError(string message)
+    protected override byte[] StreamError(string message) => ErrorEvent(message, static (writer, text) =>
     {
-        var buffer = new ArrayBufferWriter<byte>(128 + message.Length);
-        buffer.Write("event: error\ndata: "u8);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("type", "error");
-            writer.WriteString("code", "server_error");
-            writer.WriteString("message", message);
-            writer.WriteNull("param");
-            writer.WriteEndObject();
-        }
-
-        buffer.Write("\n\n"u8);
-        return buffer.WrittenSpan.ToArray();
-    }
+        writer.WriteStartObject();
+        writer.WriteString("type", "error");
+        writer.WriteString("code", "server_error");
+        writer.WriteString("message", text);
+        writer.WriteNull("param");
+        writer.WriteEndObject();
+    });
 
     // The client's object (if it sent one) with one of its fields set by the preset.
     private static void WriteWith(Utf8JsonWriter writer, string name, JsonElement? client, string field, Action<Utf8JsonWriter> value)

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using System.Text;
 using Corral.Catalog;
@@ -142,29 +141,13 @@ internal sealed class TranscriptionInference(SpooledBody body, string boundary, 
     }
 
     /// <summary>A pass-through answer with the media type it really has.</summary>
-    private sealed class Labelled(IRelayConverter inner, string contentType) : IRelayConverter
+    private sealed class Labelled(IRelayConverter inner, string contentType) : DelegatingConverter(inner)
     {
-        public bool Streams => inner.Streams;
-
-        public bool Finished => inner.Finished;
-
-        public int PromptTokens => inner.PromptTokens;
-
-        public int CompletionTokens => inner.CompletionTokens;
-
-        public string? Error => inner.Error;
-
-        public void Begin(HttpContext context, HttpResponseMessage upstream)
+        public override void Begin(HttpContext context, HttpResponseMessage upstream)
         {
-            inner.Begin(context, upstream);
+            base.Begin(context, upstream);
             context.Response.ContentType = contentType;
         }
-
-        public void Convert(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output) => inner.Convert(chunk, output);
-
-        public ValueTask<bool> CompleteAsync(HttpContext? context, IBufferWriter<byte> output) => inner.CompleteAsync(context, output);
-
-        public bool Fail(string message, IBufferWriter<byte> output) => inner.Fail(message, output);
     }
 
     /// <summary>The client's form written again part by part from the spooled file, the model field's value replaced.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Corral.Catalog;
 using Corral.Fleet;
@@ -96,6 +97,20 @@ internal abstract class CompatibleInference(JsonRequestBody body) : InferenceReq
     /// <summary>The preset's option <paramref name="name"/> (Ollama's <c>options</c>), if it sets it.</summary>
     protected static JsonElement? Option(ModelPreset preset, string name) =>
         preset.Options is { ValueKind: JsonValueKind.Object } options && options.TryGetProperty(name, out var value) ? value : null;
+
+    /// <summary>An <c>event: error</c> with the JSON <paramref name="write"/> writes, as the APIs' own streams end on a failure.</summary>
+    protected static byte[] ErrorEvent(string message, Action<Utf8JsonWriter, string> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128 + message.Length);
+        buffer.Write("event: error\ndata: "u8);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            write(writer, message);
+        }
+
+        buffer.Write("\n\n"u8);
+        return buffer.WrittenSpan.ToArray();
+    }
 
     /// <summary>The <c>model</c> field, always <paramref name="model"/>.</summary>
     protected static (string, FieldWriter) ModelField(string model) => ("model", (writer, _) => writer.WriteString("model", model));

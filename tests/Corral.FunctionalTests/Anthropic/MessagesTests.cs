@@ -2,9 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using Corral.Catalog;
 using Corral.FunctionalTests.Infrastructure;
-using Corral.Hosting;
 using Corral.Simulator;
 using Corral.Usage;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,9 +23,7 @@ public sealed class MessagesTests
 
     private static Task<CorralInstance> StartAsync(SimulatedOllama[] simulators, RecordedUsage? usage = null, string? prefix = null, params string[] presets)
     {
-        var problems = new List<string>();
-        IReadOnlyList<ModelPreset> parsed = presets.Length == 0 ? [] : ConfigFile.Parse($$"""{"presets":[{{string.Join(",", presets)}}]}""", "corral.json", problems).Presets;
-        problems.Should().BeEmpty();
+        var parsed = TestPresets.Parse(presets);
         return CorralInstance.StartAsync(
             [.. simulators.Select((s, i) => CorralInstance.Backend(s, "b" + i, prefix: prefix))],
             s => s with { Presets = parsed },

@@ -17,13 +17,7 @@ public sealed class PresetTests
         {"name":"support-bot","model":"llama3.2","system":"You answer questions about Corral.","options":{"temperature":0.2,"num_ctx":8192,"stop":["END"]},"keepAlive":"30m","think":false,"description":"help desk"}
         """;
 
-    private static IReadOnlyList<ModelPreset> Presets(params string[] definitions)
-    {
-        var problems = new List<string>();
-        var presets = ConfigFile.Parse($$"""{"presets":[{{string.Join(",", definitions)}}]}""", "corral.json", problems).Presets;
-        problems.Should().BeEmpty();
-        return presets;
-    }
+    private static IReadOnlyList<ModelPreset> Presets(params string[] definitions) => TestPresets.Parse(definitions);
 
     private static Task<CorralInstance> StartAsync(SimulatedOllama simulator, string prefix = "", RecordedUsage? usage = null, params string[] presets) =>
         CorralInstance.StartAsync(

@@ -1,9 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Corral.Catalog;
 using Corral.FunctionalTests.Infrastructure;
-using Corral.Hosting;
 using Corral.Simulator;
 using Corral.Usage;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,9 +23,7 @@ public sealed class ResponsesTests
 
     private static Task<CorralInstance> StartAsync(SimulatedOllama simulator, RecordedUsage? usage = null, params string[] presets)
     {
-        var problems = new List<string>();
-        IReadOnlyList<ModelPreset> parsed = presets.Length == 0 ? [] : ConfigFile.Parse($$"""{"presets":[{{string.Join(",", presets)}}]}""", "corral.json", problems).Presets;
-        problems.Should().BeEmpty();
+        var parsed = TestPresets.Parse(presets);
         return CorralInstance.StartAsync(
             [CorralInstance.Backend(simulator, "a")],
             s => s with { Presets = parsed },

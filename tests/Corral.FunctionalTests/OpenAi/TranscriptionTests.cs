@@ -2,7 +2,6 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Corral.FunctionalTests.Infrastructure;
-using Corral.Hosting;
 using Corral.Simulator;
 using Corral.Usage;
 using Microsoft.AspNetCore.WebUtilities;
@@ -16,9 +15,7 @@ public sealed class TranscriptionTests
 {
     private static Task<CorralInstance> StartAsync(SimulatedOllama simulator, RecordedUsage? usage = null, long? maxBodyBytes = null)
     {
-        var problems = new List<string>();
-        var presets = ConfigFile.Parse("""{"presets":[{"name":"whisper-1","model":"llama3.2"}]}""", "corral.json", problems).Presets;
-        problems.Should().BeEmpty();
+        var presets = TestPresets.Parse("""{"name":"whisper-1","model":"llama3.2"}""");
         return CorralInstance.StartAsync(
             [CorralInstance.Backend(simulator, "a")],
             s => s with { Presets = presets, MaxBodyBytes = maxBodyBytes ?? s.MaxBodyBytes },
