@@ -39,30 +39,8 @@ internal sealed class MessagesInference(JsonRequestBody body) : CompatibleInfere
         if (preset.Think is { } think)
         {
             // Ollama reads thinking before output_config: a level goes alone, a boolean as thinking.
-            var level = think.ValueKind == JsonValueKind.String;
-            fields.Add(("thinking", (writer, _) =>
-            {
-                if (!level)
-                {
-                    writer.WriteStartObject("thinking");
-                    writer.WriteString("type", think.ValueKind == JsonValueKind.True ? "enabled" : "disabled");
-                    writer.WriteEndObject();
-                }
-            }));
-            fields.Add(("output_config", (writer, client) =>
-            {
-                if (level)
-                {
-                    writer.WriteStartObject("output_config");
-                    writer.WriteString("effort", think.GetString());
-                    writer.WriteEndObject();
-                }
-                else if (client is { } own)
-                {
-                    writer.WritePropertyName("output_config");
-                    own.WriteTo(writer);
-                }
-            }));
+            fields.Add(("thinking", (writer, _) => Thinking(writer, think)));
+            fields.Add(("output_config", (writer, client) => OutputConfig(writer, think, client)));
         }
 
         return fields;
@@ -105,6 +83,31 @@ internal sealed class MessagesInference(JsonRequestBody body) : CompatibleInfere
             default:
                 writer.WriteString("system", first);
                 break;
+        }
+    }
+
+    private static void Thinking(Utf8JsonWriter writer, JsonElement think)
+    {
+        if (think.ValueKind != JsonValueKind.String)
+        {
+            writer.WriteStartObject("thinking");
+            writer.WriteString("type", think.ValueKind == JsonValueKind.True ? "enabled" : "disabled");
+            writer.WriteEndObject();
+        }
+    }
+
+    private static void OutputConfig(Utf8JsonWriter writer, JsonElement think, JsonElement? client)
+    {
+        if (think.ValueKind == JsonValueKind.String)
+        {
+            writer.WriteStartObject("output_config");
+            writer.WriteString("effort", think.GetString());
+            writer.WriteEndObject();
+        }
+        else if (client is { } own)
+        {
+            writer.WritePropertyName("output_config");
+            own.WriteTo(writer);
         }
     }
 

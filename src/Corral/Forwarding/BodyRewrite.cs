@@ -54,14 +54,19 @@ internal static class BodyRewrite
     }
 
     /// <summary>A field that takes <paramref name="value"/> when there is one, else keeps the client's.</summary>
-    public static (string, FieldWriter) Prefer(string name, JsonElement? value) => (name, (writer, client) =>
+    public static (string, FieldWriter) Prefer(string name, JsonElement? value)
     {
-        if ((value ?? client) is { } chosen)
+        return (name, Write);
+
+        void Write(Utf8JsonWriter writer, JsonElement? client)
         {
-            writer.WritePropertyName(name);
-            chosen.WriteTo(writer);
+            if ((value ?? client) is { } chosen)
+            {
+                writer.WritePropertyName(name);
+                chosen.WriteTo(writer);
+            }
         }
-    });
+    }
 
     private static int IndexOf(IReadOnlyList<(string Name, FieldWriter Write)> fields, JsonProperty property)
     {
