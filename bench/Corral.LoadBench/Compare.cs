@@ -20,7 +20,7 @@ internal static class Compare
 
     // Each pair: the first door's throughput as a share of the second's.
     private static readonly (string Numerator, string Denominator)[] s_ratios =
-        [("corral", "nginx"), ("corral-off", "nginx"), ("baseline", "nginx"), ("corral", "corral-off"), ("corral", "baseline"), ("corral-limited", "corral")];
+        [("corral", "nginx"), ("corral-off", "nginx"), ("baseline", "nginx"), ("corral", "corral-off"), ("corral", "baseline"), ("corral-limited", "corral"), ("corral-messages", "corral")];
 
     // The limited door's key: an allow-list whose match is its last pattern, and every limit far above what a run uses.
     private const string LimitedKey = """
@@ -53,12 +53,19 @@ internal static class Compare
         var script = Wrk.WriteScript(work, "compare-chat", "POST", FakeAnswers.ChatRequest, key);
         var limitedKey = await CreateKeyAsync(Url(corral), key, LimitedKey);
         var limitedScript = Wrk.WriteScript(work, "compare-chat-limited", "POST", FakeAnswers.ChatRequest, limitedKey);
+        var messagesScript = Wrk.WriteScript(work, "compare-messages", "POST", FakeAnswers.MessagesRequest, key);
         List<Door> doors =
         [
             new("nginx", Url(proxyPort), "the nginx bearer proxy (2 workers)", proxy, null, key, script),
             new("corral", Url(corral), $"this build ({version}) with its defaults: usage records, metrics and the JSON request log on, its output to a file", null, corral, key, script),
             new("corral-limited", Url(corral), "the same Corral process, through a user key with a 3-pattern allow-list and requestsPerMinute, tokensPerMinute, tokensPerDay and maxConcurrency set far above what a run uses", null, corral, limitedKey, limitedScript),
             new("corral-off", Url(corralOff), $"the same executable with `--usage off --metrics off --request-log off`", null, corralOff, key, script),
+            new("corral-messages", Url(corral), "the same Corral process, `POST /v1/messages` (Anthropic's Messages, passed through to the backend's own route) in place of `/api/chat`", null, corral, key, messagesScript)
+            {
+                Path = "/v1/messages",
+                Request = FakeAnswers.MessagesRequest,
+                Expect = "\"type\":\"message\"",
+            },
         ];
         if (baseline is not null)
         {
@@ -157,8 +164,9 @@ internal static class Compare
     /// <summary>The method paragraph of the results, for a run with the comparison.</summary>
     public static string Method(BenchOptions options) => string.Create(CultureInfo.InvariantCulture, $"""
         Comparison (`--only compare`): non-streamed `POST /api/chat` through each front door in turn (nginx, corral,
-        corral-limited, corral-off{(options.BaselinePath is null ? string.Empty : ", baseline")}), all in front of the same fake backend (corral-limited is the corral process
-        through a key with an allow-list and every limit set, far above what a run uses): every round runs c={Throughput} and
+        corral-limited, corral-off{(options.BaselinePath is null ? string.Empty : ", baseline")}, corral-messages), all in front of the same fake backend (corral-limited is the corral process
+        through a key with an allow-list and every limit set, far above what a run uses; corral-messages the corral process on
+        `POST /v1/messages`, whose same answer in Anthropic's shape the fake backend gives on its own `/v1/messages`): every round runs c={Throughput} and
         then c={Latency} through every door one after the other, {options.Rounds} round(s) of {options.DurationSeconds} s runs, so that drift in the
         machine's load spreads over all doors; figures are medians over rounds. Each Corral writes its standard output
         (the request log, one JSON line per request) to a file in the work folder, read only between runs.{(options.Perf ? $" With `--perf`, one more c={Throughput} run per door, not in the medians, under `perf stat` attached to the door's processes (and a second one on the fake backend's), with their CPU time and context switches also read from /proc right before and after it; each count is divided by the requests wrk completed in that run. perf's window opens before wrk connects and closes after it ended, so it holds the whole run; the idle second on either side adds little. Counting syscall tracepoints slows every syscall of the counted processes, so those runs' requests/s are lower than the rounds'." : string.Empty)}
@@ -175,7 +183,7 @@ internal static class Compare
         foreach (var door in doors)
         {
             using var client = Loopback.Client(door.Key);
-            await SideBySide.ExpectAsync(client, door.Name, HttpMethod.Post, door.Url + "/api/chat", FakeAnswers.ChatRequest, "\"done\":true", 1);
+            await SideBySide.ExpectAsync(client, door.Name, HttpMethod.Post, door.ChatUrl, door.Request, door.Expect, 1);
             using var refused = await anonymous.GetAsync(new Uri(door.Url + "/api/tags"));
             if (refused.StatusCode != HttpStatusCode.Unauthorized)
             {
@@ -287,7 +295,15 @@ internal static class Compare
     /// <summary>A front door: where wrk sends requests with which key (its wrk script), and the processes that serve them (for perf).</summary>
     private sealed record Door(string Name, string Url, string Description, ChildProcess? Nginx, CorralProcess? Corral, string Key, string Script)
     {
-        public string ChatUrl => Url + "/api/chat";
+        /// <summary>The route driven: <c>/api/chat</c>, or another surface's route with the same answer.</summary>
+        public string Path { get; init; } = "/api/chat";
+
+        public string Request { get; init; } = FakeAnswers.ChatRequest;
+
+        /// <summary>What the one answer checked before the runs must hold.</summary>
+        public string Expect { get; init; } = "\"done\":true";
+
+        public string ChatUrl => Url + Path;
 
         public IReadOnlyList<int> ProcessIds() => Corral is not null ? [Corral.ProcessId] : ProcessTree.WithDescendants(Nginx!.Id);
 

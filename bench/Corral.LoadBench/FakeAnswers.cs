@@ -30,6 +30,12 @@ internal static class FakeAnswers
     /// <summary>32 lines of <c>/api/chat</c> with <c>"stream":true</c>, what Corral's /v1 translation asks for.</summary>
     public static readonly string ChatStream = Stream(chat: true);
 
+    /// <summary>Ollama's <c>/v1/messages</c> answer to <see cref="MessagesRequest"/>: the same words as <see cref="Chat"/>, in Anthropic's shape.</summary>
+    public const string Messages =
+        """{"id":"msg_5f0d1c2b3a49876543210fed","type":"message","role":"assistant","model":"llama3.2","content":[{"type":"text","text":"The sky is blue because air molecules scatter the short blue wavelengths of sunlight far more than the red ones, so blue light reaches your eyes from every direction."}],"stop_reason":"end_turn","usage":{"input_tokens":31,"output_tokens":36}}""";
+
+    public const string MessagesRequest = """{"model":"llama3.2","max_tokens":256,"messages":[{"role":"user","content":"Why is the sky blue?"}]}""";
+
     public const string ChatRequest = """{"model":"llama3.2","messages":[{"role":"user","content":"Why is the sky blue?"}],"stream":false}""";
 
     public const string GenerateRequest = """{"model":"llama3.2","prompt":"Why is the sky blue?"}""";

@@ -25,6 +25,7 @@ internal static class Nginx
                     listen 127.0.0.1:{{nativePort}} backlog=4096;
                     location = /api/tags { default_type "application/json; charset=utf-8"; return 200 '{{Quote(FakeAnswers.Tags)}}'; }
                     location = /api/chat { default_type "application/json; charset=utf-8"; return 200 '{{Quote(FakeAnswers.Chat)}}'; }
+                    location = /v1/messages { default_type "application/json"; return 200 '{{Quote(FakeAnswers.Messages)}}'; }
                     location = /api/generate {
                         default_type application/x-ndjson;
                         {{Chunked}}
