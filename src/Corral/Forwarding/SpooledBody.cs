@@ -9,8 +9,8 @@ namespace Corral.Forwarding;
 /// <summary>
 /// A request body too large to hold in memory (an audio upload) and needed again: written to a temporary file as it
 /// arrives, bounded by the configured limit, then read from there by offset, as many times as needed: once to find
-/// what routes it, once per attempt (so failover can send it again). The file goes when the body is disposed,
-/// or with the process.
+/// what routes it, once per attempt (so failover can send it again). The file is unlinked when the body is
+/// disposed (a process killed before that leaves it in the temporary folder, named <c>corral-upload-…</c>).
 /// </summary>
 internal sealed class SpooledBody : IDisposable
 {

@@ -141,6 +141,37 @@ public sealed class PresetTests
     }
 
     [Fact]
+    public async Task OpenAiCompletions_Preset_SystemAndOptionsReachGenerate_AnswerNamesThePreset()
+    {
+        await using var a = await Sim.StartAsync("llama3.2");
+        await using var corral = await StartAsync(a, presets: SupportBot);
+        using var client = corral.Client();
+
+        using var whole = await client.PostJsonAsync("/v1/completions", """{"model":"support-bot","prompt":"Once upon a time","temperature":1.5,"max_tokens":5}""");
+        using var streamed = await client.PostJsonAsync("/v1/completions", """{"model":"support-bot","prompt":"Once upon a time","stream":true,"max_tokens":5}""");
+
+        whole.StatusCode.Should().Be(HttpStatusCode.OK);
+        var answer = await whole.JsonAsync();
+        answer.GetProperty("object").GetString().Should().Be("text_completion");
+        answer.GetProperty("model").GetString().Should().Be("support-bot");
+        var frames = (await streamed.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(f => f["data: ".Length..]).Where(f => f != "[DONE]").ToArray();
+        frames.Should().NotBeEmpty();
+        frames.Select(f => JsonDocument.Parse(f).RootElement.GetProperty("model").GetString()).Should().OnlyContain(m => m == "support-bot");
+        var sent = a.Received("/api/generate").Select(Body).ToArray();
+        sent.Should().HaveCount(2);
+        foreach (var body in sent)
+        {
+            body.GetProperty("model").GetString().Should().Be("llama3.2");
+            body.GetProperty("system").GetString().Should().Be("You answer questions about Corral.", "a preset's system prompt is generate's system");
+            body.GetProperty("prompt").GetString().Should().Be("Once upon a time");
+            body.GetProperty("options").GetProperty("temperature").GetDouble().Should().Be(0.2, "the preset's options win over the mapped ones");
+            body.GetProperty("options").GetProperty("num_predict").GetInt32().Should().Be(5, "max_tokens is mapped as always");
+            body.GetProperty("keep_alive").GetString().Should().Be("30m");
+        }
+    }
+
+    [Fact]
     public async Task OpenAiEmbeddings_Preset_OptionsReachTheBackend_AnswerNamesThePreset()
     {
         await using var a = await Sim.StartAsync("nomic-embed-text");
