@@ -1,10 +1,11 @@
-// Model presets and OpenAI's Responses API through the official `ollama` and `openai` npm clients, unmodified,
+// Model presets, OpenAI's Responses API and audio transcriptions through the official `ollama` and `openai` npm clients, unmodified,
 // against Corral in front of two simulated Ollama servers (separate `dotnet corral.dll` processes, harness.mjs).
 // The presets are made through the admin API, as an operator would: `support-bot` (a system prompt and options on
 // llama3.2) and `gpt-4o-mini`, an alias for scripts written for OpenAI that hard-code that name.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import OpenAI from 'openai';
+import { randomBytes } from 'node:crypto';
+import OpenAI, { toFile } from 'openai';
 import { Ollama } from 'ollama';
 import { createKey, createPreset, requestsRecorded, startFleet, stopAll, testTimeoutMs } from './harness.mjs';
 
@@ -128,6 +129,19 @@ describe('Presets and the Responses API through the ollama and openai clients', 
       assert.match(error.error.message, /no-such-model/);
       return true;
     });
+  });
+
+  test('audio.transcriptions.create returns the text, as JSON and as plain text, through an alias too', { timeout: testTimeoutMs }, async () => {
+    const client = openai();
+    const audio = () => toFile(randomBytes(64 * 1024), 'speech.wav', { type: 'audio/wav' });
+
+    const json = await client.audio.transcriptions.create({ file: await audio(), model: 'llama3.2' });
+    assert.equal(typeof json.text, 'string', `a transcription object, not ${JSON.stringify(json)}`);
+    assert.ok(json.text.trim().length > 0);
+
+    const text = await client.audio.transcriptions.create({ file: await audio(), model: 'gpt-4o-mini', response_format: 'text' });
+    assert.equal(typeof text, 'string');
+    assert.ok(text.trim().length > 0);
   });
 
   test('a script written for gpt-4o-mini works unchanged: listed, chat, completions and responses', { timeout: testTimeoutMs }, async () => {

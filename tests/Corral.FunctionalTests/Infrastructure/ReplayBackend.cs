@@ -129,7 +129,8 @@ internal sealed class ReplayBackend : IAsyncDisposable
             : "data: " + payload + "\n\n";
     }
 
-    private static Task WriteBackgroundAsync(HttpContext context, string path, string? model)
+    /// <summary>What a healthy Ollama holding <paramref name="model"/> answers to the listing and health calls (tags, version, ps).</summary>
+    internal static Task WriteBackgroundAsync(HttpContext context, string path, string? model)
     {
         context.Response.ContentType = "application/json; charset=utf-8";
         if (path != "/api/tags")

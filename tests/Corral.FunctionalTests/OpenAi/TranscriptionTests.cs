@@ -4,8 +4,14 @@ using System.Text;
 using Corral.FunctionalTests.Infrastructure;
 using Corral.Simulator;
 using Corral.Usage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 
 namespace Corral.FunctionalTests.OpenAi;
@@ -22,14 +28,20 @@ public sealed class TranscriptionTests
             services: usage is null ? null : s => s.AddSingleton<IUsageObserver>(usage));
     }
 
-    // The file first and the model after it, as the openai npm client writes the form.
-    private static MultipartFormDataContent Form(byte[] audio, string? model, string? responseFormat = null)
+    // The file first and the model after it, as the openai npm client writes the form (the Python client writes the
+    // model first: modelFirst).
+    private static MultipartFormDataContent Form(byte[] audio, string? model, string? responseFormat = null, bool modelFirst = false)
     {
         var form = new MultipartFormDataContent();
+        if (modelFirst && model is not null)
+        {
+            form.Add(new StringContent(model), "model");
+        }
+
         var file = new ByteArrayContent(audio);
         file.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("audio/wav");
         form.Add(file, "file", "speech.wav");
-        if (model is not null)
+        if (!modelFirst && model is not null)
         {
             form.Add(new StringContent(model), "model");
         }
@@ -122,5 +134,118 @@ public sealed class TranscriptionTests
         tooLarge.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
         (await tooLarge.JsonAsync()).GetProperty("error").GetProperty("message").GetString().Should().Contain("--max-body-size");
         a.Received("/v1/audio/transcriptions").Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Transcription_Upload_ReachesTheBackendWhileTheClientIsStillSendingIt()
+    {
+        // A backend that says when the first part of the upload has reached it, before the client sends the rest.
+        var firstPart = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        await using var backend = builder.Build();
+        long received = 0;
+        backend.Run(async context =>
+        {
+            if (context.Request.Path != "/v1/audio/transcriptions")
+            {
+                await ReplayBackend.WriteBackgroundAsync(context, context.Request.Path.Value!, "llama3.2");
+                return;
+            }
+
+            var buffer = new byte[16 * 1024];
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(buffer)) > 0)
+            {
+                received += read;
+                if (received >= 256 * 1024)
+                {
+                    firstPart.TrySetResult();
+                }
+            }
+
+            context.Response.ContentType = "application/x-ndjson";
+            await context.Response.WriteAsync("""{"text":"streamed"}""" + "\n");
+        });
+        await backend.StartAsync();
+        var address = backend.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        await using var corral = await CorralInstance.StartAsync([new Corral.Fleet.BackendOptions { Name = "a", Url = new Uri(address) }]);
+        using var client = corral.Client();
+        var audio = RandomNumberGenerator.GetBytes(1024 * 1024);
+        using var form = Form(audio, "llama3.2", modelFirst: true);
+        var bytes = await form.ReadAsByteArrayAsync();
+        // Half the upload is sent, then the rest only once the backend has had a quarter of it: a gateway that waited
+        // for the whole upload would never send it on.
+        using var content = new HeldBackContent(bytes, bytes.Length / 2, firstPart.Task);
+        content.Headers.ContentType = form.Headers.ContentType;
+
+        using var response = await client.PostAsync("/v1/audio/transcriptions", content);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/json", "a JSON transcription is labelled as JSON, not as Ollama's NDJSON");
+        (await response.JsonAsync()).GetProperty("text").GetString().Should().Be("streamed");
+        received.Should().Be(bytes.Length);
+        content.HeldBack.Should().BeTrue("the rest was sent only once the backend had the first part");
+    }
+
+    [Fact]
+    public async Task Transcription_WithoutContentLengthOverTheLimit_Is413()
+    {
+        await using var a = await Sim.StartAsync("llama3.2");
+        await using var corral = await StartAsync(a, maxBodyBytes: 64 * 1024);
+        using var client = corral.Client();
+        using var form = Form(new byte[100 * 1024], "llama3.2");
+        var bytes = await form.ReadAsByteArrayAsync();
+        using var chunked = new HeldBackContent(bytes, bytes.Length, Task.CompletedTask, declareLength: false);
+        chunked.Headers.ContentType = form.Headers.ContentType;
+
+        using var response = await client.PostAsync("/v1/audio/transcriptions", chunked);
+
+        response.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
+        a.Received("/v1/audio/transcriptions").Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Transcription_FirstBackendRefuses_FailsOverWithTheWholeUpload()
+    {
+        await using var a = await Sim.StartAsync("llama3.2");
+        await using var b = await Sim.StartAsync("llama3.2");
+        await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(a, "a"), CorralInstance.Backend(b, "b")]);
+        a.Faults.RefuseConnections = true;
+        using var client = corral.Client();
+
+        for (var i = 0; i < 2; i++)
+        {
+            var audio = RandomNumberGenerator.GetBytes(50_000);
+            using var form = Form(audio, "llama3.2");
+            var bytes = await form.ReadAsByteArrayAsync();
+            using var response = await client.PostAsync("/v1/audio/transcriptions", form);
+
+            response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+            response.Backend().Should().Be("b");
+            b.Received("/v1/audio/transcriptions")[i].Body.Should().Equal(bytes);
+        }
+    }
+
+    /// <summary>A body sent in two parts: up to <c>split</c>, then, once <c>release</c> completed, the rest (with or without a Content-Length).</summary>
+    private sealed class HeldBackContent(byte[] bytes, int split, Task release, bool declareLength = true) : HttpContent
+    {
+        public bool HeldBack { get; private set; }
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            await stream.WriteAsync(bytes.AsMemory(0, split));
+            await stream.FlushAsync();
+            await release.WaitAsync(TimeSpan.FromSeconds(30));
+            HeldBack = split < bytes.Length;
+            await stream.WriteAsync(bytes.AsMemory(split));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = bytes.Length;
+            return declareLength;
+        }
     }
 }
