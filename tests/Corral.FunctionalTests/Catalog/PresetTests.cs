@@ -31,6 +31,15 @@ public sealed class PresetTests
         return document.RootElement.Clone();
     }
 
+    // Every data frame of an OpenAI stream but [DONE] names the model.
+    private static async Task AssertEveryFrameNamesAsync(HttpResponseMessage streamed, string model)
+    {
+        var frames = (await streamed.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(f => f["data: ".Length..]).Where(f => f != "[DONE]").ToArray();
+        frames.Should().NotBeEmpty();
+        frames.Select(f => JsonDocument.Parse(f).RootElement.GetProperty("model").GetString()).Should().OnlyContain(m => m == model);
+    }
+
     [Fact]
     public async Task NativeChat_Preset_RunsOnTheBaseWithItsSettingsFirst_AnswerNamesThePreset()
     {
@@ -106,10 +115,7 @@ public sealed class PresetTests
         whole.StatusCode.Should().Be(HttpStatusCode.OK);
         (await whole.JsonAsync()).GetProperty("model").GetString().Should().Be("support-bot");
         streamed.StatusCode.Should().Be(HttpStatusCode.OK);
-        var frames = (await streamed.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
-            .Select(f => f["data: ".Length..]).Where(f => f != "[DONE]").ToArray();
-        frames.Should().NotBeEmpty();
-        frames.Select(f => JsonDocument.Parse(f).RootElement.GetProperty("model").GetString()).Should().OnlyContain(m => m == "support-bot");
+        await AssertEveryFrameNamesAsync(streamed, "support-bot");
         var sent = a.Received("/api/chat").Select(Body).ToArray();
         sent.Should().HaveCount(2);
         foreach (var body in sent)
@@ -154,10 +160,7 @@ public sealed class PresetTests
         var answer = await whole.JsonAsync();
         answer.GetProperty("object").GetString().Should().Be("text_completion");
         answer.GetProperty("model").GetString().Should().Be("support-bot");
-        var frames = (await streamed.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
-            .Select(f => f["data: ".Length..]).Where(f => f != "[DONE]").ToArray();
-        frames.Should().NotBeEmpty();
-        frames.Select(f => JsonDocument.Parse(f).RootElement.GetProperty("model").GetString()).Should().OnlyContain(m => m == "support-bot");
+        await AssertEveryFrameNamesAsync(streamed, "support-bot");
         var sent = a.Received("/api/generate").Select(Body).ToArray();
         sent.Should().HaveCount(2);
         foreach (var body in sent)
