@@ -6,7 +6,9 @@ namespace Corral.Anthropic;
 
 /// <summary>
 /// Anthropic's Messages API at <c>/v1/messages</c> and, identically, <c>/ollama/v1/messages</c>: what Claude Code and
-/// Anthropic's SDKs speak, and Ollama serves. The key may come as Anthropic's <c>x-api-key</c>; errors are Anthropic's.
+/// Anthropic's SDKs speak, and Ollama serves. The key may come as Anthropic's <c>x-api-key</c>; errors and rate
+/// headers are Anthropic's, also for another method on the route (405) and a path below it Ollama does not serve
+/// (404: <c>/v1/messages/count_tokens</c>, which Claude Code asks for and copes without).
 /// </summary>
 internal static class AnthropicApi
 {
@@ -14,12 +16,20 @@ internal static class AnthropicApi
     {
         var pipeline = routes.ServiceProvider.GetRequiredService<InferencePipeline>();
         var settings = routes.ServiceProvider.GetRequiredService<CorralSettings>();
+        var rateHeaders = new AnthropicRateLimitHeaders(routes.ServiceProvider.GetRequiredService<TimeProvider>());
         foreach (var door in (string[])["/v1/messages", "/ollama/v1/messages"])
         {
             routes.MapPost(door, context => CompatibleInference.ServeAsync(context, pipeline, settings, Create, User))
-                .WithMetadata(AnthropicErrors.Instance, KeyHeader.AnthropicApiKey, new SurfaceRoute("/v1/messages"));
+                .WithMetadata(AnthropicErrors.Instance, KeyHeader.AnthropicApiKey, rateHeaders, new SurfaceRoute("/v1/messages"));
+            routes.MapMethods(door, [HttpMethods.Get, HttpMethods.Head, HttpMethods.Put, HttpMethods.Patch, HttpMethods.Delete], Unmatched("POST"))
+                .WithMetadata(AnthropicErrors.Instance, KeyHeader.AnthropicApiKey, SurfaceRoute.Unmatched);
+            routes.Map(door + "/{**rest}", Unmatched(null))
+                .WithMetadata(AnthropicErrors.Instance, KeyHeader.AnthropicApiKey, SurfaceRoute.Unmatched);
         }
     }
+
+    private static RequestDelegate Unmatched(string? allowed) =>
+        context => ErrorWriter.WriteAsync(context, Native.NativeApi.Unmatched(context, allowed));
 
     private static MessagesInference Create(Forwarding.JsonRequestBody body, string model, string? session) =>
         new(body) { Model = model, UpstreamPath = "/v1/messages", Session = session };

@@ -12,7 +12,6 @@ internal static class OpenAiApi
         ["/completions"] = "POST",
         ["/embeddings"] = "POST",
         ["/responses"] = "POST",
-        ["/messages"] = "POST",
         ["/audio/transcriptions"] = "POST",
         ["/models"] = "GET",
     };

@@ -237,8 +237,28 @@ public sealed class MessagesTests
         using var second = await client.PostJsonAsync("/v1/messages", Ask);
 
         first.StatusCode.Should().Be(HttpStatusCode.OK);
+        first.Headers.GetValues("anthropic-ratelimit-requests-limit").Single().Should().Be("1");
+        first.Headers.GetValues("anthropic-ratelimit-requests-remaining").Single().Should().Be("0");
+        DateTimeOffset.Parse(first.Headers.GetValues("anthropic-ratelimit-requests-reset").Single(), System.Globalization.CultureInfo.InvariantCulture)
+            .Should().BeCloseTo(DateTimeOffset.UtcNow.AddMinutes(1), TimeSpan.FromSeconds(65), "the window resets within the minute, written as a time");
+        first.Headers.Contains("x-ratelimit-limit-requests").Should().BeFalse("OpenAI's headers are for /v1's OpenAI routes");
         await AssertAnthropicErrorAsync(second, HttpStatusCode.TooManyRequests, "rate_limit_error");
         second.Headers.RetryAfter.Should().NotBeNull();
+    }
+
+    [Fact]
+    public async Task Messages_OtherMethodOrPathBelow_AnthropicErrors()
+    {
+        await using var a = await Sim.StartAsync("llama3.2");
+        await using var corral = await StartAsync([a]);
+        using var client = AnthropicClient(corral);
+
+        using var get = await client.GetAsync("/v1/messages");
+        using var countTokens = await client.PostJsonAsync("/v1/messages/count_tokens", Ask);
+
+        await AssertAnthropicErrorAsync(get, HttpStatusCode.MethodNotAllowed, "invalid_request_error");
+        get.Content.Headers.Allow.Should().Equal("POST");
+        await AssertAnthropicErrorAsync(countTokens, HttpStatusCode.NotFound, "not_found_error");
     }
 
     [Fact]
