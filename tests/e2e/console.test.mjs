@@ -18,7 +18,7 @@ const axePath = fileURLToPath(new URL('./node_modules/axe-core/axe.min.js', impo
 
 /** How long a user would reasonably wait for something on the page to change. */
 const uiTimeoutMs = 15_000;
-const adminPages = ['Fleet', 'Models', 'Keys', 'Usage', 'Doctor', 'Audit', 'Playground'];
+const adminPages = ['Fleet', 'Models', 'Presets', 'Keys', 'Usage', 'Doctor', 'Audit', 'Playground'];
 // The simulator answers 12 tokens; at 10 tokens/s an answer takes over a second, long enough to see it grow.
 const slowModel = 'tinyllama';
 
@@ -32,6 +32,7 @@ let axeSource;
 const ready = {
   Fleet: (page) => page.getByRole('table', { name: /^Backends/ }),
   Models: (page) => page.getByRole('table', { name: 'Models on each backend' }),
+  Presets: (page) => page.getByRole('table', { name: 'Presets' }).or(page.getByText('No presets yet.')),
   Keys: (page) => page.getByRole('table', { name: 'Keys', exact: true }),
   Usage: (page) => page.getByRole('table', { name: /^(Totals by model|Usage today)$/ }),
   Doctor: (page) => page.getByRole('button', { name: 'Run the checks' }),
@@ -366,6 +367,47 @@ describe('the web console in Chromium', { timeout: 12 * testTimeoutMs }, () => {
 
       await page.getByRole('button', { name: `Unload ${name}`, exact: true }).click();
       assert.equal(await page.getByRole('alert').count(), 0, 'the unload was answered without an error');
+    }));
+
+  test('Presets: one added through the form is listed with its base and settings, answers in the Playground, and is removed', { skip, timeout: testTimeoutMs }, () =>
+    withPage({}, async (page) => {
+      page.on('dialog', (dialog) => dialog.accept());
+      await signIn(page, fleet.adminKey);
+      await open(page, 'Presets');
+      await page.getByLabel('Name', { exact: true }).fill('console-bot');
+      await page.getByLabel('Base model').fill('llama3.2:latest');
+      await page.getByLabel('Description').fill('made in the console');
+      await page.getByLabel('System prompt').fill('You answer questions about Corral.');
+      await page.getByLabel('Options').fill('{"temperature": 0.2, "num_ctx": 8192}');
+      await page.getByLabel('Think').selectOption({ label: 'false' });
+      await page.getByRole('button', { name: 'Add preset' }).click();
+
+      const table = page.getByRole('table', { name: 'Presets' });
+      const row = table.getByRole('row').filter({ has: page.getByRole('rowheader', { name: /^console-bot/ }) });
+      await row.waitFor({ timeout: uiTimeoutMs });
+      await row.getByRole('cell', { name: 'llama3.2:latest', exact: true }).waitFor();
+      assert.match(await row.textContent(), /temperature 0\.2, num_ctx 8192; think false/);
+      assert.match(await row.textContent(), /the admin API/);
+
+      // A JSON field that does not parse is refused in words, before anything is sent.
+      await page.getByLabel('Name', { exact: true }).fill('broken-bot');
+      await page.getByLabel('Base model').fill('llama3.2:latest');
+      await page.getByLabel('Options').fill('{temperature: 0.2}');
+      await page.getByRole('button', { name: 'Add preset' }).click();
+      await page.getByRole('alert').filter({ hasText: 'Options is not JSON' }).waitFor({ timeout: uiTimeoutMs });
+
+      await open(page, 'Playground');
+      const modelChoice = page.getByLabel('Model', { exact: true });
+      await modelChoice.locator('option', { hasText: 'console-bot' }).waitFor({ state: 'attached', timeout: uiTimeoutMs });
+      await modelChoice.selectOption({ label: 'console-bot' });
+      await page.getByLabel('Message').fill('What is Corral?');
+      await page.getByRole('button', { name: 'Send' }).click();
+      await page.getByText(/^served by /).waitFor({ timeout: uiTimeoutMs });
+      assert.ok((await page.locator('.turn.assistant .answer').textContent()).trim().length > 0, 'the preset answered');
+
+      await open(page, 'Presets');
+      await page.getByRole('button', { name: 'Remove preset console-bot', exact: true }).click();
+      await page.getByRole('rowheader', { name: /^console-bot/ }).waitFor({ state: 'detached', timeout: uiTimeoutMs });
     }));
 
   test('Fleet: drain and enable a backend; a URL that fails the checks cannot be added, one that passes is', { skip, timeout: testTimeoutMs }, () =>

@@ -6,6 +6,7 @@ import { session, json, whenUnauthorized, ApiError } from './api.js';
 const pages = [
   { path: 'fleet', name: 'Fleet', admin: true, load: () => import('./pages/fleet.js') },
   { path: 'models', name: 'Models', admin: true, load: () => import('./pages/models.js') },
+  { path: 'presets', name: 'Presets', admin: true, load: () => import('./pages/presets.js') },
   { path: 'keys', name: 'Keys', admin: true, load: () => import('./pages/keys.js') },
   { path: 'usage', name: 'Usage', admin: false, load: () => import('./pages/usage.js') },
   { path: 'doctor', name: 'Doctor', admin: true, load: () => import('./pages/doctor.js') },
