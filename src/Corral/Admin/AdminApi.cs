@@ -43,9 +43,9 @@ internal static class AdminApi
         group.MapPost("/backends/{name}/drain", backends.DrainAsync).WithMetadata(new AuditedAction("backend.drain"));
         group.MapGet("/presets", presets.ListAsync);
         group.MapPost("/presets", presets.CreateAsync).WithMetadata(new AuditedAction("preset.add"));
-        group.MapGet("/presets/{name}", presets.GetAsync);
-        group.MapPut("/presets/{name}", presets.ReplaceAsync).WithMetadata(new AuditedAction("preset.replace"));
-        group.MapDelete("/presets/{name}", presets.DeleteAsync).WithMetadata(new AuditedAction("preset.remove"));
+        group.MapGet("/presets/{**name}", presets.GetAsync);
+        group.MapPut("/presets/{**name}", presets.ReplaceAsync).WithMetadata(new AuditedAction("preset.replace"));
+        group.MapDelete("/presets/{**name}", presets.DeleteAsync).WithMetadata(new AuditedAction("preset.remove"));
         group.MapPost("/models/unload", unloader.UnloadAsync).WithMetadata(new AuditedAction("model.unload"));
         group.MapGet("/usage", usage.UsageAsync);
         group.MapGet("/usage/requests", usage.RequestsAsync);

@@ -161,7 +161,9 @@ internal sealed class PresetEndpoints(Presets presets, ApiPresets apiPresets, Mo
 
     private async Task<ModelPreset?> FindAsync(HttpContext context)
     {
-        var name = (string)context.Request.RouteValues["name"]!;
+        // The rest of the path: a preset's name may hold slashes (acme/support-bot), sent as they are or as %2F, which
+        // the server leaves encoded in the path.
+        var name = ((string)context.Request.RouteValues["name"]!).Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
         if (presets.Find(name) is { } preset)
         {
             return preset;

@@ -313,6 +313,29 @@ public sealed class PresetTests
     }
 
     [Fact]
+    public async Task AdminApi_NameWithSlashes_AddressableAsWrittenAndEncoded()
+    {
+        await using var a = await Sim.StartAsync("llama3.2");
+        await using var corral = await CorralInstance.StartAsync([CorralInstance.Backend(a, "a")]);
+        using var admin = corral.Client();
+
+        using var created = await admin.PostJsonAsync("/admin/api/presets", """{"name":"acme/support-bot","model":"llama3.2"}""");
+        using var plain = await admin.GetAsync(new Uri(created.Headers.Location!.ToString(), UriKind.Relative));
+        using var raw = await admin.GetAsync("/admin/api/presets/acme/support-bot");
+        using var chat = await admin.PostJsonAsync("/api/chat", """{"model":"acme/support-bot","messages":[{"role":"user","content":"hi"}],"stream":false}""");
+        using var removed = await admin.DeleteAsync("/admin/api/presets/acme%2Fsupport-bot");
+        using var gone = await admin.GetAsync("/admin/api/presets/acme/support-bot");
+
+        created.StatusCode.Should().Be(HttpStatusCode.Created);
+        created.Headers.Location!.ToString().Should().Be("/admin/api/presets/acme%2Fsupport-bot");
+        plain.StatusCode.Should().Be(HttpStatusCode.OK, "the Location it gave leads to it");
+        (await raw.JsonAsync()).GetProperty("name").GetString().Should().Be("acme/support-bot");
+        (await chat.JsonAsync()).GetProperty("model").GetString().Should().Be("acme/support-bot");
+        removed.StatusCode.Should().Be(HttpStatusCode.NoContent);
+        gone.StatusCode.Should().Be(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task AdminApi_AddGetReplaceDelete_StoredAndAudited()
     {
         await using var a = await Sim.StartAsync("llama3.2", "qwen3");
