@@ -326,7 +326,6 @@ describe('the web console in Chromium', { timeout: 12 * testTimeoutMs }, () => {
         body: JSON.stringify({ name: 'limits test', role: 'user' }),
       });
       const { key: oldSecret } = await created.json();
-      page.on('dialog', (dialog) => dialog.accept());
       await signIn(page, fleet.adminKey);
       await open(page, 'Keys');
       const row = () => page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: /^limits test/ }) });
@@ -345,6 +344,13 @@ describe('the web console in Chromium', { timeout: 12 * testTimeoutMs }, () => {
       assert.equal(me.status, 200, 'the rotated secret works');
 
       await page.getByRole('button', { name: 'Revoke limits test' }).click();
+      // The page asks first, in a dialog of its own; Cancel keeps the key, Revoke revokes it.
+      const ask = page.getByRole('dialog', { name: /^Revoke limits test\?/ });
+      await ask.getByRole('button', { name: 'Cancel' }).click();
+      await ask.waitFor({ state: 'detached' });
+      assert.equal((await fetch(`${fleet.corralUrl}/admin/api/keys/me`, { headers: { Authorization: `Bearer ${newSecret}` } })).status, 200, 'cancelled: the key still works');
+      await page.getByRole('button', { name: 'Revoke limits test' }).click();
+      await ask.getByRole('button', { name: 'Revoke' }).click();
       await row().getByText('revoked', { exact: false }).waitFor({ timeout: uiTimeoutMs });
       const refused = await fetch(`${fleet.corralUrl}/admin/api/keys/me`, { headers: { Authorization: `Bearer ${newSecret}` } });
       assert.equal(refused.status, 401, 'a revoked key is refused');
@@ -352,7 +358,6 @@ describe('the web console in Chromium', { timeout: 12 * testTimeoutMs }, () => {
 
   test('Models: copy a model, then delete the copy; unload one', { skip, timeout: testTimeoutMs }, () =>
     withPage({}, async (page) => {
-      page.on('dialog', (dialog) => (dialog.type() === 'prompt' ? dialog.accept('e2e-copy') : dialog.accept()));
       await signIn(page, fleet.adminKey);
       await open(page, 'Models');
       const table = page.getByRole('table', { name: 'Models on each backend' });
@@ -360,9 +365,13 @@ describe('the web console in Chromium', { timeout: 12 * testTimeoutMs }, () => {
       const name = (await original.textContent()).trim();
 
       await page.getByRole('button', { name: `Copy ${name}`, exact: true }).click();
+      const copyTo = page.getByRole('dialog', { name: `Copy ${name} to which name?` });
+      await copyTo.getByRole('textbox').fill('e2e-copy');
+      await copyTo.getByRole('textbox').press('Enter');
       await table.getByRole('rowheader', { name: /^e2e-copy/ }).waitFor({ timeout: uiTimeoutMs });
       const copy = (await table.getByRole('rowheader', { name: /^e2e-copy/ }).textContent()).trim();
       await page.getByRole('button', { name: `Delete ${copy}`, exact: true }).click();
+      await page.getByRole('dialog', { name: /^Delete e2e-copy/ }).getByRole('button', { name: 'Delete' }).click();
       await table.getByRole('rowheader', { name: /^e2e-copy/ }).waitFor({ state: 'detached', timeout: uiTimeoutMs });
 
       await page.getByRole('button', { name: `Unload ${name}`, exact: true }).click();
@@ -371,7 +380,6 @@ describe('the web console in Chromium', { timeout: 12 * testTimeoutMs }, () => {
 
   test('Presets: one added through the form is listed with its base and settings, answers in the Playground, and is removed', { skip, timeout: testTimeoutMs }, () =>
     withPage({}, async (page) => {
-      page.on('dialog', (dialog) => dialog.accept());
       await signIn(page, fleet.adminKey);
       await open(page, 'Presets');
       await page.getByLabel('Name', { exact: true }).fill('console-bot');
@@ -407,6 +415,7 @@ describe('the web console in Chromium', { timeout: 12 * testTimeoutMs }, () => {
 
       await open(page, 'Presets');
       await page.getByRole('button', { name: 'Remove preset console-bot', exact: true }).click();
+      await page.getByRole('dialog', { name: 'Remove preset console-bot?' }).getByRole('button', { name: 'Remove' }).click();
       await page.getByRole('rowheader', { name: /^console-bot/ }).waitFor({ state: 'detached', timeout: uiTimeoutMs });
     }));
 

@@ -104,3 +104,29 @@ export function redraw(element, ...children) {
   );
   again?.focus();
 }
+
+/**
+ * Asks in a modal <dialog> of the page rather than the browser's confirm() and prompt(), which block the page,
+ * cannot be styled or read by every screen reader in the same way, and look like a browser warning. Resolves to
+ * true (or the text typed, with `value`) when confirmed, false (or null) when cancelled, Escape included.
+ */
+export function ask(question, { confirm = 'OK', danger = false, value } = {}) {
+  return new Promise((resolve) => {
+    const input = value === undefined ? null : h('input', { name: 'answer', autocomplete: 'off', value, 'aria-label': question });
+    const cancel = h('button', { type: 'button', onclick: () => dialog.close('') }, 'Cancel');
+    const ok = h('button', { type: 'submit', value: 'ok', class: danger ? 'danger' : 'primary' }, confirm);
+    const dialog = h(
+      'dialog',
+      { class: 'ask', 'aria-label': question },
+      h('form', { method: 'dialog' }, h('p', {}, question), input, h('div', { class: 'row end' }, cancel, ok)),
+    );
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      const confirmed = dialog.returnValue === 'ok';
+      resolve(input ? (confirmed && input.value.trim() ? input.value.trim() : null) : confirmed);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    (input ?? ok).focus();
+  });
+}

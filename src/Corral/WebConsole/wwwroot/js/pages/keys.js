@@ -1,6 +1,6 @@
 // Keys: create one (allow-list, limits, expiry, end users) and see its secret once, with a copy button; change its
 // limits; rotate; revoke; when each was last used.
-import { h, replace, field, notice, announce, formatNumber, formatTime } from '../dom.js';
+import { h, replace, field, notice, announce, ask, formatNumber, formatTime } from '../dom.js';
 import { json } from '../api.js';
 
 export function render(container) {
@@ -147,7 +147,7 @@ function keyRow(key, { reload, problems, secret }) {
           type: 'button',
           class: 'danger',
           'aria-label': `Revoke ${key.name}`,
-          onclick: () => confirm(`Revoke ${key.name}? Requests with it are refused from now on.`) && act('revoked', () => json(`/admin/api/keys/${key.id}`, { method: 'DELETE' })),
+          onclick: async () => (await ask(`Revoke ${key.name}? Requests with it are refused from now on.`, { confirm: 'Revoke', danger: true })) && act('revoked', () => json(`/admin/api/keys/${key.id}`, { method: 'DELETE' })),
         }, 'Revoke'),
       ] : null,
     ),

@@ -1,6 +1,6 @@
 // Models: every model against every backend (size, digest, and the copies whose digests differ); pull to one or
 // every backend with a progress bar each; delete, copy, unload.
-import { h, replace, field, notice, announce, formatBytes } from '../dom.js';
+import { h, replace, field, notice, announce, ask, formatBytes } from '../dom.js';
 import { call, json, readLines } from '../api.js';
 
 export function render(container) {
@@ -121,8 +121,8 @@ function modelsTable(fleet, tags, { reload, problems }) {
             h('button', {
               type: 'button',
               'aria-label': `Copy ${name}`,
-              onclick: () => {
-                const destination = prompt(`Copy ${name} to which name?`, `${name.split(':')[0]}-copy`);
+              onclick: async () => {
+                const destination = await ask(`Copy ${name} to which name?`, { confirm: 'Copy', value: `${name.split(':')[0]}-copy` });
                 if (destination) act(`${name} copied to ${destination}`, () => call('/api/copy', { method: 'POST', body: { source: name, destination } }));
               },
             }, 'Copy'),
@@ -130,7 +130,7 @@ function modelsTable(fleet, tags, { reload, problems }) {
               type: 'button',
               class: 'danger',
               'aria-label': `Delete ${name}`,
-              onclick: () => confirm(`Delete ${name} from every backend that holds it?`) && act(`${name} deleted`, () => call('/api/delete', { method: 'DELETE', body: { model: name } })),
+              onclick: async () => (await ask(`Delete ${name} from every backend that holds it?`, { confirm: 'Delete', danger: true })) && act(`${name} deleted`, () => call('/api/delete', { method: 'DELETE', body: { model: name } })),
             }, 'Delete'),
           ),
         );

@@ -1,6 +1,6 @@
 // Presets: models of Corral's own (a base model with a system prompt and settings, or a plain alias). Those made
 // here are stored and can be removed; those of the configuration file are shown, and changed in the file.
-import { h, replace, field, notice, announce } from '../dom.js';
+import { h, replace, field, notice, announce, ask } from '../dom.js';
 import { call, json } from '../api.js';
 
 export function render(container) {
@@ -127,7 +127,7 @@ function presetsTable(presets, { reload, problems }) {
             'td',
             { class: 'actions' },
             preset.origin === 'api'
-              ? h('button', { type: 'button', class: 'danger', 'aria-label': `Remove preset ${preset.name}`, onclick: () => confirm(`Remove preset ${preset.name}?`) && remove(preset) }, 'Remove')
+              ? h('button', { type: 'button', class: 'danger', 'aria-label': `Remove preset ${preset.name}`, onclick: async () => (await ask(`Remove preset ${preset.name}?`, { confirm: 'Remove', danger: true })) && remove(preset) }, 'Remove')
               : h('span', { class: 'sub' }, 'change it in the file'),
           ),
         ),
