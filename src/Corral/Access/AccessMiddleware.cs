@@ -12,7 +12,7 @@ namespace Corral.Access;
 /// An endpoint marked <see cref="MetricsTokenEndpoint"/> also takes the <c>--metrics-token</c>, held here only as its
 /// hash and compared in constant time.
 /// </summary>
-internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, CorralSettings settings)
+internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, CorralSettings settings, TrustedAddresses trusted)
 {
     private readonly KeyHash? _metricsToken = settings.MetricsToken is { } token ? KeyHash.Of(token) : null;
 
@@ -25,7 +25,7 @@ internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, Corra
         }
 
         var record = context.Features.Get<RequestRecord>();
-        var address = ClientAddress.Of(context, settings.TrustedProxies);
+        var address = ClientAddress.Of(context, trusted.Proxies);
         if (record is not null)
         {
             record.ClientAddress = address;
@@ -94,7 +94,7 @@ internal sealed class AccessMiddleware(RequestDelegate next, KeyRing keys, Corra
             return null;
         }
 
-        foreach (var network in settings.TrustedNetworks)
+        foreach (var network in trusted.Networks)
         {
             if (network.Network.Contains(address))
             {

@@ -19,6 +19,7 @@ internal sealed partial class ConfigWatcher : BackgroundService
 
     private readonly BackendFleet _fleet;
     private readonly Catalog.Presets _presets;
+    private readonly Access.TrustedAddresses _trusted;
     private readonly CorralSettings _settings;
     private readonly TimeProvider _time;
     private readonly ILogger<ConfigWatcher> _logger;
@@ -27,10 +28,11 @@ internal sealed partial class ConfigWatcher : BackgroundService
     private string? _reported;
     private volatile IReadOnlyList<string> _problems = [];
 
-    public ConfigWatcher(BackendFleet fleet, Catalog.Presets presets, CorralSettings settings, TimeProvider time, ILogger<ConfigWatcher> logger)
+    public ConfigWatcher(BackendFleet fleet, Catalog.Presets presets, Access.TrustedAddresses trusted, CorralSettings settings, TimeProvider time, ILogger<ConfigWatcher> logger)
     {
         _fleet = fleet;
         _presets = presets;
+        _trusted = trusted;
         _settings = settings;
         _time = time;
         _logger = logger;
@@ -140,6 +142,7 @@ internal sealed partial class ConfigWatcher : BackgroundService
             }
 
             _presets.SetConfigured(contents.Presets);
+            _trusted.SetConfigured(contents.TrustedNetworks, contents.TrustedProxies);
             var change = _fleet.Apply(wanted, keep: b => b.Origin == BackendOrigin.Api);
             if (change.IsEmpty)
             {

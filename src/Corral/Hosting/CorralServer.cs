@@ -153,6 +153,7 @@ internal static class CorralServiceCollectionExtensions
         services.AddSingleton(settings);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<Readiness>();
+        services.AddSingleton<TrustedAddresses>();
         services.AddSingleton(new BackendFleet(settings.Backends, settings));
         services.AddSingleton(Random.Shared);
         services.AddSingleton<SlotScheduler>();

@@ -114,11 +114,20 @@ internal sealed record CorralSettings
     /// <summary>Serve <c>/k/&lt;key&gt;/...</c> as the same path with that bearer key (<c>--key-in-path</c>), for clients given only a URL.</summary>
     public bool KeyInPath { get; init; }
 
-    /// <summary>Networks whose clients are served without a key, with a role (<c>--trusted-network</c>, <c>"trustedNetworks"</c>).</summary>
+    /// <summary>
+    /// Networks whose clients are served without a key, with a role (<c>--trusted-network</c>, <c>"trustedNetworks"</c>),
+    /// as read at start-up; <see cref="Access.TrustedAddresses"/> holds those in force after a reload.
+    /// </summary>
     public IReadOnlyList<Access.TrustedNetwork> TrustedNetworks { get; init; } = [];
 
-    /// <summary>Proxies whose <c>X-Forwarded-For</c> names the client (<c>--trusted-proxy</c>, <c>"trustedProxies"</c>).</summary>
+    /// <summary>Proxies whose <c>X-Forwarded-For</c> names the client (<c>--trusted-proxy</c>, <c>"trustedProxies"</c>), as read at start-up.</summary>
     public IReadOnlyList<System.Net.IPNetwork> TrustedProxies { get; init; } = [];
+
+    /// <summary>The trusted networks of the command line alone (a reload of the file keeps them).</summary>
+    public IReadOnlyList<Access.TrustedNetwork> FixedTrustedNetworks { get; init; } = [];
+
+    /// <summary>The trusted proxies of the command line alone.</summary>
+    public IReadOnlyList<System.Net.IPNetwork> FixedTrustedProxies { get; init; } = [];
 
     /// <summary>The model presets of the configuration file as read at start-up (a reload applies the file's own).</summary>
     public IReadOnlyList<Catalog.ModelPreset> Presets { get; init; } = [];

@@ -50,6 +50,8 @@ internal static class SettingsResolver
         IReadOnlyList<BackendOptions> fixedBackends = [.. backends];
         var trustedNetworks = args.TrustedNetworks.Select(t => Access.TrustedNetwork.Parse(t, "--trusted-network", problems)).OfType<Access.TrustedNetwork>().ToList();
         var trustedProxies = args.TrustedProxies.Select(t => Access.TrustedNetwork.ParseNetwork(t, "--trusted-proxy", problems)).OfType<System.Net.IPNetwork>().ToList();
+        IReadOnlyList<Access.TrustedNetwork> fixedNetworks = [.. trustedNetworks];
+        IReadOnlyList<System.Net.IPNetwork> fixedProxies = [.. trustedProxies];
         IReadOnlyList<Catalog.ModelPreset> presets = [];
         if (args.ConfigFile is not null)
         {
@@ -148,6 +150,8 @@ internal static class SettingsResolver
             KeyInPath = args.KeyInPath,
             TrustedNetworks = trustedNetworks,
             TrustedProxies = trustedProxies,
+            FixedTrustedNetworks = fixedNetworks,
+            FixedTrustedProxies = fixedProxies,
             Presets = presets,
             ClientStallTimeout = Seconds(args.ClientStallTimeoutSeconds, "--client-stall-timeout", TimeSpan.FromSeconds(30), problems),
         };

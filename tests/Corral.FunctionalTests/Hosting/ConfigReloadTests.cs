@@ -55,6 +55,29 @@ public sealed class ConfigReloadTests : IDisposable
         client.PostJsonAsync("/api/generate", $$$"""{"model":"{{{model}}}","prompt":"hi","stream":false,"options":{"num_predict":2}}""");
 
     [Fact]
+    public async Task Reload_TrustedNetworkAddedThenRemoved_KeylessClientsServedThenRefusedWithoutRestart()
+    {
+        await using var a = await Sim.StartAsync("llama3.2");
+        var backend = new { name = "a", url = a.BaseAddress.ToString().TrimEnd('/') };
+        WriteConfig(JsonSerializer.Serialize(new { backends = new[] { backend } }));
+        await using var corral = await StartCorralAsync();
+        using var anonymous = corral.Client(key: null);
+        async Task<HttpStatusCode> StatusAsync()
+        {
+            using var response = await anonymous.GetAsync("/api/tags");
+            return response.StatusCode;
+        }
+
+        (await StatusAsync()).Should().Be(HttpStatusCode.Unauthorized);
+
+        WriteConfig(JsonSerializer.Serialize(new { backends = new[] { backend }, trustedNetworks = new[] { new { cidr = "127.0.0.1/32", role = "user" } } }));
+        await Eventually.ValueAsync(StatusAsync, s => s == HttpStatusCode.OK, "a client of the trusted network is served without a key", s => $"it got {(int)s}");
+
+        WriteConfig(JsonSerializer.Serialize(new { backends = new[] { backend } }));
+        await Eventually.ValueAsync(StatusAsync, s => s == HttpStatusCode.Unauthorized, "the network is no longer trusted", s => $"it got {(int)s}");
+    }
+
+    [Fact]
     public async Task Reload_BackendAddedToTheFile_ItsModelBecomesRoutableWithoutRestart()
     {
         await using var a = await Sim.StartAsync("llama3.2");

@@ -1,3 +1,4 @@
+using Corral.Access;
 using Corral.Fleet;
 using Corral.Hosting;
 using Corral.Tests.Infrastructure;
@@ -15,21 +16,49 @@ public sealed class ConfigWatcherTests : IDisposable
     private static string Json(params string[] names) =>
         $$"""{ "backends": [ {{string.Join(", ", names.Select(n => $$"""{ "name": "{{n}}", "url": "http://{{n}}:11434", "models": ["llama3.2"], "tags": ["{{n}}"] }"""))}} ] }""";
 
-    // The fleet as corral serve starts it: the file's backends after the fixed ones.
-    private (ConfigWatcher Watcher, BackendFleet Fleet) Start(string json, IReadOnlyList<BackendOptions>? fixedBackends = null)
+    private TrustedAddresses? _trusted;
+
+    // The fleet as corral serve starts it: the file's backends after the fixed ones (and its trusted networks after
+    // the command line's).
+    private (ConfigWatcher Watcher, BackendFleet Fleet) Start(string json, IReadOnlyList<BackendOptions>? fixedBackends = null, IReadOnlyList<TrustedNetwork>? fixedNetworks = null)
     {
         File.WriteAllText(_path, json);
         var problems = new List<string>();
-        var fromFile = ConfigFile.Read(_path, problems).Backends;
+        var file = ConfigFile.Read(_path, problems);
         problems.Should().BeEmpty();
         var settings = new CorralSettings
         {
             ConfigFile = _path,
             FixedBackends = fixedBackends ?? [],
-            Backends = [.. fixedBackends ?? [], .. fromFile],
+            Backends = [.. fixedBackends ?? [], .. file.Backends],
+            FixedTrustedNetworks = fixedNetworks ?? [],
+            TrustedNetworks = [.. fixedNetworks ?? [], .. file.TrustedNetworks],
         };
         var fleet = new BackendFleet(settings.Backends, settings);
-        return (new ConfigWatcher(fleet, new Corral.Catalog.Presets(), settings, TimeProvider.System, _logger), fleet);
+        _trusted = new TrustedAddresses(settings);
+        return (new ConfigWatcher(fleet, new Corral.Catalog.Presets(), _trusted, settings, TimeProvider.System, _logger), fleet);
+    }
+
+    [Fact]
+    public void Check_TrustedNetworksEdited_AppliedWithTheCommandLinesKept_AFileWithProblemsChangesNothing()
+    {
+        var cli = TrustedNetwork.Parse("10.0.0.0/8=user", "--trusted-network", [])!;
+        var (watcher, _) = Start("""{ "backends": [ { "name": "a", "url": "http://a:11434" } ], "trustedNetworks": [ { "cidr": "192.168.1.0/24", "role": "user" } ] }""", fixedNetworks: [cli]);
+        watcher.Check();
+        _trusted!.Networks.Select(n => n.Network.ToString()).Should().Equal("10.0.0.0/8", "192.168.1.0/24");
+
+        File.WriteAllText(_path, """{ "backends": [ { "name": "a", "url": "http://a:11434" } ], "trustedNetworks": [ { "cidr": "127.0.0.1/32", "role": "admin" } ], "trustedProxies": ["10.1.2.3"] }""");
+        watcher.Check();
+
+        watcher.Problems.Should().BeEmpty();
+        _trusted.Networks.Select(n => (n.Network.ToString(), n.Caller.IsAdmin)).Should().Equal(("10.0.0.0/8", false), ("127.0.0.1/32", true));
+        _trusted.Proxies.Select(p => p.ToString()).Should().Equal("10.1.2.3/32");
+
+        File.WriteAllText(_path, """{ "backends": [ { "name": "a", "url": "http://a:11434" } ], "trustedNetworks": [ { "cidr": "not-a-network", "role": "user" } ] }""");
+        watcher.Check();
+
+        watcher.Problems.Should().NotBeEmpty();
+        _trusted.Networks.Select(n => n.Network.ToString()).Should().Equal(["10.0.0.0/8", "127.0.0.1/32"], "a file with problems is not applied");
     }
 
     private static string[] Names(BackendFleet fleet) => fleet.All.Select(b => b.Name).ToArray();
