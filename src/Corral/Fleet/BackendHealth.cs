@@ -19,6 +19,7 @@ internal sealed class BackendHealth(int failureThreshold)
     private int _consecutiveFailures;
     private int _failuresWhenOpened;
     private double _latencyMs = double.NaN;
+    private int _diagnosing;
 
     /// <summary>Raised (outside the lock, on the thread that recorded the failure) each time the circuit opens.</summary>
     public event Action? Opened;
@@ -38,8 +39,17 @@ internal sealed class BackendHealth(int failureThreshold)
 
     public DateTimeOffset? LastErrorAt { get; private set; }
 
-    /// <summary>What the doctor found when the backend last went down; null while it is up, and until the checks are done.</summary>
+    /// <summary>What the doctor found when the backend went down, or since; null while it is up, and until the checks are done.</summary>
     public Diagnosis? Diagnosis { get; set; }
+
+    /// <summary>When the doctor last finished looking at the backend while it was down.</summary>
+    public DateTimeOffset? DiagnosedAt { get; set; }
+
+    /// <summary>Claims the one diagnosis that may run at a time for this backend; false while another runs.</summary>
+    public bool TryStartDiagnosis() => Interlocked.CompareExchange(ref _diagnosing, 1, 0) == 0;
+
+    /// <summary>The diagnosis claimed with <see cref="TryStartDiagnosis"/> is over.</summary>
+    public void DiagnosisDone() => Volatile.Write(ref _diagnosing, 0);
 
     /// <summary>When the circuit last opened.</summary>
     public DateTimeOffset? OpenedAt { get; private set; }

@@ -6,7 +6,8 @@ namespace Corral.Fleet;
 /// <c>--failure-threshold</c>. A backend that comes back is announced to the fleet, so the catalog lists it again
 /// and waiting requests look at it.
 /// </summary>
-internal sealed partial class HealthUpdater(BackendFleet fleet, TimeProvider time, IBackendDoctor doctor, IHostApplicationLifetime lifetime, ILogger<HealthUpdater> logger)
+internal sealed partial class HealthUpdater(
+    BackendFleet fleet, TimeProvider time, IBackendDoctor doctor, Hosting.CorralSettings settings, IHostApplicationLifetime lifetime, ILogger<HealthUpdater> logger)
 {
     /// <summary>A request got an answer from the backend (one that is not a 5xx).</summary>
     public void RequestSucceeded(Backend backend) => Succeeded(backend, latency: null);
@@ -21,13 +22,29 @@ internal sealed partial class HealthUpdater(BackendFleet fleet, TimeProvider tim
     public bool Failed(Backend backend, string cause, bool refused)
     {
         var health = backend.Health;
-        if (!health.RecordFailure(time.GetUtcNow(), cause, openNow: refused))
+        var now = time.GetUtcNow();
+        if (!health.RecordFailure(now, cause, openNow: refused))
         {
+            // Still down: what is wrong may have changed (Ollama moved, a firewall rule came in), so now and then the
+            // doctor looks again, and the log says so when its finding changed.
+            if (health.IsOpen && health.DiagnosedAt is { } at && now - at >= settings.RediagnoseInterval && health.TryStartDiagnosis())
+            {
+                _ = DiagnoseAgainAsync(backend);
+            }
+
             return false;
         }
 
         fleet.NotifyStatusChanged();
-        _ = ReportDownAsync(backend, health.ConsecutiveFailures, cause);
+        if (health.TryStartDiagnosis())
+        {
+            _ = ReportDownAsync(backend, health.ConsecutiveFailures, cause);
+        }
+        else
+        {
+            LogDown(logger, backend.Name, health.ConsecutiveFailures, cause);
+        }
+
         return true;
     }
 
@@ -35,16 +52,7 @@ internal sealed partial class HealthUpdater(BackendFleet fleet, TimeProvider tim
     // health, for the answers that name it), so it is written once the checks are done: a few seconds at most.
     private async Task ReportDownAsync(Backend backend, int failures, string cause)
     {
-        Diagnosis? diagnosis = null;
-        try
-        {
-            diagnosis = await doctor.DiagnoseAsync(backend, lifetime.ApplicationStopping);
-        }
-        catch (Exception e) when (e is OperationCanceledException or HttpRequestException or System.Net.Sockets.SocketException)
-        {
-            // Stopping, or the checks themselves could not run: the line says what the failure was.
-        }
-
+        var diagnosis = await DiagnoseAsync(backend);
         backend.Health.Diagnosis = backend.Health.IsOpen ? diagnosis : null;
         fleet.NotifyStatusChanged();
         if (diagnosis is null)
@@ -57,12 +65,46 @@ internal sealed partial class HealthUpdater(BackendFleet fleet, TimeProvider tim
         }
     }
 
+    private async Task DiagnoseAgainAsync(Backend backend)
+    {
+        var before = backend.Health.Diagnosis;
+        var diagnosis = await DiagnoseAsync(backend);
+        if (!backend.Health.IsOpen || diagnosis == before)
+        {
+            return;
+        }
+
+        backend.Health.Diagnosis = diagnosis;
+        fleet.NotifyStatusChanged();
+        LogStillDown(logger, backend.Name, diagnosis?.Finding ?? "every check passes now", diagnosis?.Fix ?? "none known");
+    }
+
+    // The doctor's look at the backend, one at a time (claimed with TryStartDiagnosis), and when it was taken.
+    private async Task<Diagnosis?> DiagnoseAsync(Backend backend)
+    {
+        try
+        {
+            return await doctor.DiagnoseAsync(backend, lifetime.ApplicationStopping);
+        }
+        catch (Exception e) when (e is OperationCanceledException or HttpRequestException or System.Net.Sockets.SocketException)
+        {
+            // Stopping, or the checks themselves could not run: the line says what the failure was.
+            return null;
+        }
+        finally
+        {
+            backend.Health.DiagnosedAt = time.GetUtcNow();
+            backend.Health.DiagnosisDone();
+        }
+    }
+
     private void Succeeded(Backend backend, TimeSpan? latency)
     {
         // No clock read: a success changes nothing but a circuit that was open or counting failures.
         if (backend.Health.RecordSuccess(latency))
         {
             backend.Health.Diagnosis = null;
+            backend.Health.DiagnosedAt = null;
             LogBack(logger, backend.Name);
             // The catalog lists it again and requests waiting for a slot may start there now.
             fleet.NotifyChanged();
@@ -74,6 +116,9 @@ internal sealed partial class HealthUpdater(BackendFleet fleet, TimeProvider tim
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Backend {Backend} is down after {Failures} consecutive failures: {Error}; its requests go to other backends. Doctor: {Finding}; fix: {Fix}")]
     private static partial void LogDownDiagnosed(ILogger logger, string backend, int failures, string error, string finding, string fix);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Backend {Backend} is still down, and the doctor's finding changed: {Finding}; fix: {Fix}")]
+    private static partial void LogStillDown(ILogger logger, string backend, string finding, string fix);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Backend {Backend} is back")]
     private static partial void LogBack(ILogger logger, string backend);

@@ -2,8 +2,8 @@ namespace Corral.Fleet;
 
 /// <summary>
 /// Says why a backend that went down cannot be used, in the doctor's words: the first check that is not ok, with
-/// its fix. Asked once each time a backend goes down, so the log line and the answers that name the backend can
-/// carry the diagnosis rather than a bare socket error.
+/// its fix. Asked each time a backend goes down, so the log line and the answers that name the backend can carry
+/// the diagnosis rather than a bare socket error, and again every <c>RediagnoseInterval</c> while it stays down.
 /// </summary>
 internal interface IBackendDoctor
 {

@@ -51,6 +51,9 @@ internal sealed record CorralSettings
     /// <summary>Time between two active health checks of a backend (each one jittered by up to ±20%).</summary>
     public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often the doctor looks again at a backend that stays down, since its cause may change meanwhile.</summary>
+    public TimeSpan RediagnoseInterval { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Consecutive failures (probes or requests) that open a backend's circuit.</summary>
     public int FailureThreshold { get; init; } = 3;
 

@@ -2,6 +2,9 @@ using System.Net;
 using System.Text.Json;
 using Corral.Fleet;
 using Corral.FunctionalTests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -30,6 +33,36 @@ public sealed class BackendDiagnosisTests
         await Eventually.WaitUntilAsync(() => log.Lines.Any(l => l.Contains("Backend gpu2 is down", StringComparison.Ordinal)), "the down line is logged");
         log.Lines.Where(l => l.Contains("Backend gpu2 is down", StringComparison.Ordinal)).Should().ContainSingle()
             .Which.Should().Contain($"Doctor: 127.0.0.1:{port} refused the connection").And.Contain("fix: make Ollama listen on every interface: OLLAMA_HOST=0.0.0.0");
+    }
+
+    [Fact]
+    public async Task ABackendThatStaysDown_ForAnotherReason_IsDiagnosedAgain_AndTheLogSaysWhatChanged()
+    {
+        var log = new CapturedLog();
+        await using var corral = await CorralInstance.StartAsync(
+            [Dead("gpu2", out var port)],
+            s => s with { LogLevel = LogLevel.Warning, HealthInterval = TimeSpan.FromMilliseconds(200), RediagnoseInterval = TimeSpan.FromMilliseconds(300) },
+            services: s => s.AddSingleton<ILoggerProvider>(log));
+        await Eventually.WaitUntilAsync(async () => (await corral.BackendAsync("gpu2")).GetProperty("diagnosis").ValueKind == JsonValueKind.Object, "gpu2 is diagnosed");
+        (await corral.BackendAsync("gpu2")).GetProperty("diagnosis").GetProperty("check").GetString().Should().Be("tcp");
+
+        // Now something answers on the port, but it is not Ollama.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.Logging.ClearProviders();
+        await using var other = builder.Build();
+        other.Run(context => context.Response.WriteAsync("welcome to some other service"));
+        await other.StartAsync();
+
+        await Eventually.WaitUntilAsync(
+            async () => (await corral.BackendAsync("gpu2")).GetProperty("diagnosis") is { ValueKind: JsonValueKind.Object } d && d.GetProperty("check").GetString() != "tcp",
+            "gpu2 is diagnosed again");
+        var diagnosis = (await corral.BackendAsync("gpu2")).GetProperty("diagnosis");
+        diagnosis.GetProperty("finding").GetString().Should().NotContain("refused");
+        (await corral.BackendAsync("gpu2")).GetProperty("state").GetString().Should().Be("unhealthy");
+        await Eventually.WaitUntilAsync(() => log.Lines.Any(l => l.Contains("Backend gpu2 is still down, and the doctor's finding changed", StringComparison.Ordinal)), "the change is logged");
+        log.Lines.Where(l => l.Contains("is still down", StringComparison.Ordinal)).Should().ContainSingle("the same finding again is not logged again")
+            .Which.Should().Contain(diagnosis.GetProperty("finding").GetString());
     }
 
     [Fact]
