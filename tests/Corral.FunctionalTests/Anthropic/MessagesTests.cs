@@ -186,6 +186,9 @@ public sealed class MessagesTests
         using var broken = await client.PostJsonAsync("/v1/messages", """{"model":"llama3.2",""");
         using var noModel = await client.PostJsonAsync("/v1/messages", """{"max_tokens":16,"messages":[]}""");
         using var underOllama = await client.PostJsonAsync("/ollama/v1/messages", """{"model":"nope","max_tokens":16,"messages":[]}""");
+        using var array = await client.PostJsonAsync("/v1/messages", "[]");
+        using var numberModel = await client.PostJsonAsync("/v1/messages", """{"model":5,"max_tokens":16,"messages":[]}""");
+        using var empty = await client.PostJsonAsync("/v1/messages", "");
 
         await AssertAnthropicErrorAsync(unknown, HttpStatusCode.NotFound, "not_found_error");
         (await unknown.JsonAsync()).GetProperty("error").GetProperty("message").GetString().Should().Be("model 'claude-sonnet-4-5' not found");
@@ -193,6 +196,9 @@ public sealed class MessagesTests
         await AssertAnthropicErrorAsync(noModel, HttpStatusCode.BadRequest, "invalid_request_error");
         (await noModel.JsonAsync()).GetProperty("error").GetProperty("message").GetString().Should().Be("model is required");
         await AssertAnthropicErrorAsync(underOllama, HttpStatusCode.NotFound, "not_found_error");
+        await AssertAnthropicErrorAsync(array, HttpStatusCode.BadRequest, "invalid_request_error");
+        await AssertAnthropicErrorAsync(numberModel, HttpStatusCode.BadRequest, "invalid_request_error");
+        await AssertAnthropicErrorAsync(empty, HttpStatusCode.BadRequest, "invalid_request_error");
         a.Received("/v1/messages").Should().BeEmpty();
     }
 
