@@ -464,6 +464,14 @@ describe('the web console in Chromium', { timeout: 12 * testTimeoutMs }, () => {
       const requests = Number((await row.getByRole('cell').first().textContent()).replace(/,/g, ''));
       assert.ok(requests >= 1, `llama3.2 has ${requests} requests`);
 
+      // The charts take the colours of the scheme in force, and are drawn again when it changes under them.
+      const chart = page.getByRole('figure', { name: 'Requests' });
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.waitForFunction(() => document.querySelector('figure.chart')?.dataset.scheme === 'light', null, { timeout: uiTimeoutMs });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.waitForFunction(() => document.querySelector('figure.chart')?.dataset.scheme === 'dark', null, { timeout: uiTimeoutMs });
+      assert.equal(await chart.count(), 1, 'drawn again, not twice');
+
       // The CSV export is the admin API's, downloaded with the key.
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
       assert.equal(download.suggestedFilename(), 'corral-usage.csv');

@@ -5,6 +5,8 @@ import { h, replace, field, notice, formatNumber, formatTime } from '../dom.js';
 import { json, download } from '../api.js';
 import uPlot from '../../vendor/uPlot.esm.js';
 
+const scheme = matchMedia('(prefers-color-scheme: dark)');
+
 const ranges = { '24h': 24 * 3600e3, '7d': 7 * 24 * 3600e3, '30d': 30 * 24 * 3600e3 };
 
 export function render(container, { admin }) {
@@ -66,8 +68,10 @@ export function render(container, { admin }) {
   load();
   const width = () => plots.forEach((p) => p.setSize({ width: Math.max(240, p.root.parentElement.clientWidth - 34), height: 240 }));
   window.addEventListener('resize', width);
+  scheme.addEventListener('change', load);
   return () => {
     window.removeEventListener('resize', width);
+    scheme.removeEventListener('change', load);
     for (const plot of plots) plot.destroy();
   };
 }
@@ -95,10 +99,11 @@ const palette = ['#1f6f5c', '#0b57d0', '#b3261e', '#7d4e00', '#6f42c1', '#0a7ea4
 
 // The x axis is the range asked for (uPlot's own range around a single hour would span years).
 function chart(where, title, data, counter, [from, to]) {
-  const holder = h('figure', { class: 'card chart', 'aria-label': title }, h('figcaption', {}, h('h2', {}, title)));
+  const dark = scheme.matches;
+  // The colours are the scheme's when drawn (a canvas keeps them): the page draws again when the scheme changes.
+  const holder = h('figure', { class: 'card chart', 'aria-label': title, 'data-scheme': dark ? 'dark' : 'light' }, h('figcaption', {}, h('h2', {}, title)));
   where.append(holder);
   const columns = data.column(counter);
-  const dark = matchMedia('(prefers-color-scheme: dark)').matches;
   const axis = { stroke: dark ? '#9da7b3' : '#57606a', grid: { stroke: dark ? '#30363d' : '#d0d7de' } };
   return new uPlot(
     {
