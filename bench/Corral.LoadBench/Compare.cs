@@ -103,7 +103,7 @@ internal static class Compare
             Console.WriteLine($"Settled {door.Name}: {Settling.Describe(curves[door.Name])} req/s");
         }
 
-        report.Notes.Add($"Comparison: before the rounds, each Corral was driven with `POST /api/chat` {Settling.Method(options)}, because its tiered JIT needs tens of seconds of saturating load to recompile the hot path: "
+        report.Notes.Add($"Comparison: before the rounds, each Corral door was driven with its own request (`POST /api/chat`, corral-messages `POST /v1/messages`) {Settling.Method(options)}, because its tiered JIT needs tens of seconds of saturating load to recompile the hot path: "
             + string.Join("; ", curves.Select(c => $"{c.Key} {Settling.Describe(c.Value)} req/s")) + ".");
 
         var runs = new Dictionary<(string Door, int Concurrency), List<WrkResult>>();
