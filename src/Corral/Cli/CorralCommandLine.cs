@@ -17,6 +17,7 @@ internal static class CorralCommandLine
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(HealthCommand.Create());
+        root.Subcommands.Add(MigrateCommand.Create());
         return root;
     }
 }
