@@ -53,11 +53,15 @@ internal static class PerplexicaConfig
         return null;
     }
 
-    /// <summary>A command that sets that <c>API_URL</c> to <paramref name="url"/> in <paramref name="file"/> (GNU sed).</summary>
+    /// <summary>
+    /// A command that sets that <c>API_URL</c> to <paramref name="url"/> in <paramref name="file"/>: <c>sed -i.bak</c>,
+    /// which GNU sed (Linux) and BSD sed (macOS, where Docker Desktop's bind mounts are edited) both read the same
+    /// way, leaving the old file beside it as <c>.bak</c>.
+    /// </summary>
     public static string Edit(string file, string url)
     {
         var replacement = url.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("|", "\\|", StringComparison.Ordinal).Replace("&", "\\&", StringComparison.Ordinal);
         var script = $"/^\\[MODELS\\.OLLAMA\\]/,/^\\[/ s|^API_URL *=.*|API_URL = \"{replacement}\"|";
-        return $"sed -i {ContainerRunCommand.Quote(script)} {ContainerRunCommand.Quote(file)}";
+        return $"sed -i.bak {ContainerRunCommand.Quote(script)} {ContainerRunCommand.Quote(file)}";
     }
 }

@@ -174,6 +174,7 @@ public sealed class ContainerDoctorTests : IDisposable
         await edit.WaitForExitAsync();
         var edited = await File.ReadAllTextAsync(config);
         edited.Should().Contain($"[MODELS.OLLAMA]\nAPI_URL = \"http://127.0.0.2:{port}\"\n").And.Contain("[MODELS.CUSTOM_OPENAI]\nAPI_KEY = \"\"\nAPI_URL = \"\"\n");
+        (await File.ReadAllTextAsync(config + ".bak")).Should().Contain($"API_URL = \"http://localhost:{port}\"", "the old file stays beside it");
     }
 
     [Fact]
