@@ -3,27 +3,20 @@ using Corral.Storage;
 namespace Corral.Tests.Storage;
 
 /// <summary>What every backend store must do, whichever database holds it; each store's tests derive from this.</summary>
-public abstract class BackendStoreContract : IAsyncLifetime
+public abstract class BackendStoreContract(StoreKind kind) : StoreContract(kind)
 {
     private static readonly DateTimeOffset s_ten = new(2026, 12, 1, 10, 0, 0, 250, TimeSpan.Zero);
 
-    private IBackendStore _store = null!;
-
-    public async Task InitializeAsync() => _store = await CreateStoreAsync();
-
-    public abstract Task DisposeAsync();
-
-    /// <summary>A store with its schema in place.</summary>
-    internal abstract Task<IBackendStore> CreateStoreAsync();
+    private IBackendStore Store => (IBackendStore)Stored;
 
     [StoreFact]
     public async Task Save_Several_ListedInTheOrderFirstAdded()
     {
-        await _store.SaveBackendAsync(new StoredBackend("gpu2", """{"url":"http://10.0.0.2:11434"}""", s_ten), CancellationToken.None);
-        await _store.SaveBackendAsync(new StoredBackend("gpu1", """{"url":"http://10.0.0.1:11434","key":"s3cret"}""", s_ten.AddSeconds(1)), CancellationToken.None);
-        await _store.SaveBackendAsync(new StoredBackend("cpu", """{"url":"http://10.0.0.3:11434"}""", s_ten.AddSeconds(2)), CancellationToken.None);
+        await Store.SaveBackendAsync(new StoredBackend("gpu2", """{"url":"http://10.0.0.2:11434"}""", s_ten), CancellationToken.None);
+        await Store.SaveBackendAsync(new StoredBackend("gpu1", """{"url":"http://10.0.0.1:11434","key":"s3cret"}""", s_ten.AddSeconds(1)), CancellationToken.None);
+        await Store.SaveBackendAsync(new StoredBackend("cpu", """{"url":"http://10.0.0.3:11434"}""", s_ten.AddSeconds(2)), CancellationToken.None);
 
-        (await _store.ListBackendsAsync(CancellationToken.None)).Should().Equal(
+        (await Store.ListBackendsAsync(CancellationToken.None)).Should().Equal(
             new StoredBackend("gpu2", """{"url":"http://10.0.0.2:11434"}""", s_ten),
             new StoredBackend("gpu1", """{"url":"http://10.0.0.1:11434","key":"s3cret"}""", s_ten.AddSeconds(1)),
             new StoredBackend("cpu", """{"url":"http://10.0.0.3:11434"}""", s_ten.AddSeconds(2)));
@@ -32,12 +25,12 @@ public abstract class BackendStoreContract : IAsyncLifetime
     [StoreFact]
     public async Task Save_SameNameInAnotherCase_ReplacesInPlaceKeepingTheFirstName()
     {
-        await _store.SaveBackendAsync(new StoredBackend("gpu1", """{"weight":1}""", s_ten), CancellationToken.None);
-        await _store.SaveBackendAsync(new StoredBackend("gpu2", """{"weight":2}""", s_ten), CancellationToken.None);
+        await Store.SaveBackendAsync(new StoredBackend("gpu1", """{"weight":1}""", s_ten), CancellationToken.None);
+        await Store.SaveBackendAsync(new StoredBackend("gpu2", """{"weight":2}""", s_ten), CancellationToken.None);
 
-        await _store.SaveBackendAsync(new StoredBackend("GPU1", """{"weight":3}""", s_ten.AddMinutes(1)), CancellationToken.None);
+        await Store.SaveBackendAsync(new StoredBackend("GPU1", """{"weight":3}""", s_ten.AddMinutes(1)), CancellationToken.None);
 
-        (await _store.ListBackendsAsync(CancellationToken.None)).Should().Equal(
+        (await Store.ListBackendsAsync(CancellationToken.None)).Should().Equal(
             new StoredBackend("gpu1", """{"weight":3}""", s_ten.AddMinutes(1)),
             new StoredBackend("gpu2", """{"weight":2}""", s_ten));
     }
@@ -45,52 +38,18 @@ public abstract class BackendStoreContract : IAsyncLifetime
     [StoreFact]
     public async Task Delete_AnyCase_TrueOnceThenFalse()
     {
-        await _store.SaveBackendAsync(new StoredBackend("gpu1", "{}", s_ten), CancellationToken.None);
+        await Store.SaveBackendAsync(new StoredBackend("gpu1", "{}", s_ten), CancellationToken.None);
 
-        (await _store.DeleteBackendAsync("Gpu1", CancellationToken.None)).Should().BeTrue();
-        (await _store.DeleteBackendAsync("gpu1", CancellationToken.None)).Should().BeFalse();
-        (await _store.DeleteBackendAsync("never", CancellationToken.None)).Should().BeFalse();
-        (await _store.ListBackendsAsync(CancellationToken.None)).Should().BeEmpty();
+        (await Store.DeleteBackendAsync("Gpu1", CancellationToken.None)).Should().BeTrue();
+        (await Store.DeleteBackendAsync("gpu1", CancellationToken.None)).Should().BeFalse();
+        (await Store.DeleteBackendAsync("never", CancellationToken.None)).Should().BeFalse();
+        (await Store.ListBackendsAsync(CancellationToken.None)).Should().BeEmpty();
     }
 }
 
 /// <summary>The backend store contract on the embedded SQLite store.</summary>
-public sealed class SqliteBackendStoreTests : BackendStoreContract
-{
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "corral-ut-" + Guid.NewGuid().ToString("N"));
-
-    internal override async Task<IBackendStore> CreateStoreAsync()
-    {
-        var store = new SqliteStore(_folder);
-        await store.InitializeAsync(CancellationToken.None);
-        return store;
-    }
-
-    public override Task DisposeAsync()
-    {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_folder, recursive: true);
-        return Task.CompletedTask;
-    }
-}
+public sealed class SqliteBackendStoreTests() : BackendStoreContract(StoreKind.Sqlite);
 
 /// <summary>The backend store contract on PostgreSQL (<c>CORRAL_TEST_POSTGRES</c>), in a database of its own.</summary>
 [PostgresStoreTests]
-public sealed class PostgresBackendStoreTests : BackendStoreContract
-{
-    private TemporaryPostgresStore? _temporary;
-
-    internal override async Task<IBackendStore> CreateStoreAsync()
-    {
-        _temporary = await TemporaryPostgresStore.CreateAsync();
-        return _temporary.Store;
-    }
-
-    public override async Task DisposeAsync()
-    {
-        if (_temporary is not null)
-        {
-            await _temporary.DisposeAsync();
-        }
-    }
-}
+public sealed class PostgresBackendStoreTests() : BackendStoreContract(StoreKind.Postgres);
