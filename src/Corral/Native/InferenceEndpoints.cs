@@ -41,13 +41,12 @@ internal sealed class InferenceEndpoints(InferencePipeline pipeline, CorralSetti
             return;
         }
 
-        var session = context.Request.Headers["X-Corral-Session"].ToString();
         var request = new NativeInference(body, field, route)
         {
             Model = model,
             UpstreamPath = upstreamPath,
             KeepAlive = body.KeepAlive,
-            Session = session.Length == 0 ? null : session,
+            Session = InferenceRequest.SessionOf(context),
             TakesSlot = route != NativeRoute.Show,
         };
         if (await pipeline.RunAsync(context, record, request) is { } error)

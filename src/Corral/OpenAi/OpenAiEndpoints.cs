@@ -131,7 +131,6 @@ internal sealed class OpenAiEndpoints(InferencePipeline pipeline, ModelCatalog c
                 return;
             }
 
-            var session = context.Request.Headers["X-Corral-Session"].ToString() is { Length: > 0 } header ? header : User(root);
             var request = new OpenAiInference(route, root, translation, base64, time)
             {
                 Model = model,
@@ -141,7 +140,7 @@ internal sealed class OpenAiEndpoints(InferencePipeline pipeline, ModelCatalog c
                     OpenAiRoute.Completions => "/api/generate",
                     _ => "/api/embed",
                 },
-                Session = session,
+                Session = InferenceRequest.SessionOf(context, User(root)),
             };
             if (await pipeline.RunAsync(context, record, request) is { } error)
             {

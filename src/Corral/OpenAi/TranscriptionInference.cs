@@ -81,12 +81,11 @@ internal sealed class TranscriptionInference(UploadSpool body, string boundary, 
                 return;
             }
 
-            var session = context.Request.Headers["X-Corral-Session"].ToString();
             var request = new TranscriptionInference(spool, boundary, format)
             {
                 Model = model,
                 UpstreamPath = "/v1/audio/transcriptions",
-                Session = session.Length == 0 ? null : session,
+                Session = SessionOf(context),
             };
             var failed = await pipeline.RunAsync(context, record, request);
             if (record is not null)

@@ -62,8 +62,7 @@ internal abstract class CompatibleInference(JsonRequestBody body) : InferenceReq
             return;
         }
 
-        var session = context.Request.Headers["X-Corral-Session"].ToString() is { Length: > 0 } header ? header : claimed;
-        var request = create(body, model, session);
+        var request = create(body, model, SessionOf(context, claimed));
         if (await pipeline.RunAsync(context, record, request) is { } error)
         {
             await ErrorWriter.WriteAsync(context, error);

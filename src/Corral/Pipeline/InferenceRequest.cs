@@ -31,6 +31,10 @@ internal abstract class InferenceRequest
     /// <summary>A stickiness key (X-Corral-Session, or OpenAI's <c>user</c>), or null.</summary>
     public string? Session { get; init; }
 
+    /// <summary>The request's stickiness key: its <c>X-Corral-Session</c> header, else <paramref name="user"/> (the end user its body names).</summary>
+    public static string? SessionOf(HttpContext context, string? user = null) =>
+        context.Request.Headers["X-Corral-Session"].ToString() is { Length: > 0 } header ? header : user;
+
     /// <summary>Whether the request runs the model and so takes a slot (show does not).</summary>
     public bool TakesSlot { get; init; } = true;
 
