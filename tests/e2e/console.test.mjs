@@ -487,7 +487,10 @@ describe('the web console in Chromium', { timeout: 12 * testTimeoutMs }, () => {
       const table = page.getByRole('table', { name: 'Admin actions' });
       await table.waitFor({ timeout: uiTimeoutMs });
       await page.getByLabel('Action').fill('key.');
+      // The unfiltered table holds key actions too: the filtered one is read once it has replaced it.
+      const unfiltered = await table.elementHandle();
       await page.getByRole('button', { name: 'Filter' }).click();
+      await page.waitForFunction((old) => !old.isConnected, unfiltered, { timeout: uiTimeoutMs });
       await table.getByRole('cell', { name: 'key.create', exact: true }).first().waitFor({ timeout: uiTimeoutMs });
       const actions = await table.locator('tbody tr td:nth-child(2)').allTextContents();
       assert.ok(actions.length > 0, 'key actions are listed');
